@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOUSEHOLDS ?= 2000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup demo test lint bench serve clean messages
+
+$(BIN)/jatigi: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(BIN)/jatigi
+
+setup: $(BIN)/jatigi
+
+demo: setup
+	$(BIN)/jatigi db upgrade
+	$(BIN)/jatigi demo build --households $(HOUSEHOLDS) --reset
+	$(BIN)/jatigi serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+serve: setup
+	$(BIN)/jatigi serve --host $(HOST) --port $(PORT)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+# Refresh the French catalogue from the source (new messages appear untranslated).
+messages: setup
+	$(BIN)/pybabel extract -k _ -k N_ --no-location --sort-output -o /tmp/jatigi-messages.pot src/jatigi
+	$(BIN)/pybabel update -i /tmp/jatigi-messages.pot -d src/jatigi/core/locales -l fr --no-fuzzy-matching

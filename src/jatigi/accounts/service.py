@@ -1,0 +1,248 @@
+"""Organisations, users, roles, API tokens and data-sharing agreements."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from jatigi.accounts.models import (
+    ApiToken,
+    DataSharingAgreement,
+    Organisation,
+    OrgKind,
+    Role,
+    RolePermission,
+    User,
+    UserRole,
+)
+from jatigi.core import audit
+from jatigi.core.authz import DEFAULT_ROLE_PERMISSIONS, Actor, Permission
+from jatigi.core.db import utcnow
+from jatigi.core.errors import NotFound, Unauthorized, ValidationFailed
+from jatigi.core.i18n import _
+
+MAX_FAILED_LOGINS = 6
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+
+
+def sync_roles(*, session: Session) -> None:
+    """Create the default roles; give them their default permissions if they have none yet."""
+    for name, perms in DEFAULT_ROLE_PERMISSIONS.items():
+        role = session.scalar(sa.select(Role).where(Role.name == name))
+        if role is None:
+            role = Role(name=name)
+            session.add(role)
+            session.flush()
+        have = set(session.scalars(sa.select(RolePermission.permission).where(RolePermission.role_id == role.id)))
+        if name == "admin":
+            missing = {str(p) for p in perms} - have
+        else:
+            missing = set() if have else {str(p) for p in perms}
+        for p in sorted(missing):
+            session.add(RolePermission(role_id=role.id, permission=p))
+    session.flush()
+
+
+def create_organisation(*, session: Session, actor: Actor, acronym: str, name: str, kind: str) -> Organisation:
+    actor.require(Permission.ACCOUNTS_ORGANISATION_WRITE)
+    if kind not in {k.value for k in OrgKind}:
+        raise ValidationFailed(
+            _("Unknown organisation type {value}; accepted: {accepted}.", value=kind,
+              accepted=", ".join(k.value for k in OrgKind))
+        )
+    acronym = acronym.strip()
+    if not acronym:
+        raise ValidationFailed(_("An organisation needs an acronym."))
+    if session.scalar(sa.select(Organisation.id).where(Organisation.acronym == acronym)):
+        raise ValidationFailed(_("The organisation {acronym} already exists.", acronym=acronym))
+    org = Organisation(acronym=acronym, name=name.strip() or acronym, kind=kind)
+    session.add(org)
+    session.flush()
+    audit.record(session, actor, "organisation.create", "organisation", org.id, {"acronym": acronym})
+    return org
+
+
+def organisation_by_acronym(*, session: Session, acronym: str) -> Organisation:
+    org = session.scalar(sa.select(Organisation).where(Organisation.acronym == acronym))
+    if org is None:
+        known = ", ".join(session.scalars(sa.select(Organisation.acronym).order_by(Organisation.acronym)))
+        raise NotFound(_("No organisation {acronym}; known: {known}.", acronym=acronym, known=known or "—"))
+    return org
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            _("A password needs at least {n} characters.", n=MIN_PASSWORD_LENGTH)
+        )
+    return _hasher.hash(password)
+
+
+def create_user(*, session: Session, actor: Actor, username: str, full_name: str, org_acronym: str,
+                password: str, roles: list[str], email: str | None = None, language: str = "fr") -> User:
+    actor.require(Permission.ACCOUNTS_USER_WRITE)
+    username = username.strip().lower()
+    if not username:
+        raise ValidationFailed(_("A user needs a user name."))
+    if session.scalar(sa.select(User.id).where(User.username == username)):
+        raise ValidationFailed(_("The user {username} already exists.", username=username))
+    org = organisation_by_acronym(session=session, acronym=org_acronym)
+    role_rows = []
+    for name in roles:
+        role = session.scalar(sa.select(Role).where(Role.name == name))
+        if role is None:
+            known = ", ".join(session.scalars(sa.select(Role.name).order_by(Role.name)))
+            raise ValidationFailed(_("Unknown role {role}; accepted: {accepted}.", role=name, accepted=known))
+        role_rows.append(role)
+    user = User(username=username, full_name=full_name.strip() or username, email=email, org_id=org.id,
+                password_hash=hash_password(password), language=language)
+    session.add(user)
+    session.flush()
+    for role in role_rows:
+        session.add(UserRole(user_id=user.id, role_id=role.id))
+    audit.record(session, actor, "user.create", "user", user.id,
+                 {"username": username, "org": org.acronym, "roles": sorted(roles)})
+    return user
+
+
+def visible_org_ids(*, session: Session, org_id: int, on: date | None = None) -> frozenset[int]:
+    """The actor's own organisation and every organisation sharing with it under a valid agreement."""
+    on = on or date.today()
+    DSA = DataSharingAgreement
+    providers = session.scalars(
+        sa.select(DSA.provider_org_id).where(
+            DSA.recipient_org_id == org_id,
+            DSA.revoked_at.is_(None),
+            DSA.valid_from <= on,
+            sa.or_(DSA.valid_until.is_(None), DSA.valid_until >= on),
+        )
+    )
+    return frozenset({org_id, *providers})
+
+
+def permissions_of(*, session: Session, user_id: int) -> frozenset[str]:
+    rows = session.scalars(
+        sa.select(RolePermission.permission)
+        .join(UserRole, UserRole.role_id == RolePermission.role_id)
+        .where(UserRole.user_id == user_id)
+    )
+    return frozenset(rows)
+
+
+def actor_for(*, session: Session, user: User, ip: str | None = None) -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        org_id=user.org_id,
+        permissions=permissions_of(session=session, user_id=user.id),
+        visible_org_ids=visible_org_ids(session=session, org_id=user.org_id),
+        ip=ip,
+        language=user.language,
+    )
+
+
+def user_by_name(*, session: Session, username: str) -> User:
+    user = session.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(_("No user {username}.", username=username))
+    return user
+
+
+def authenticate(*, session: Session, username: str, password: str, ip: str | None = None) -> User:
+    """Check a password; lock the account for a while after repeated failures."""
+    user = session.scalar(sa.select(User).where(User.username == username.strip().lower()))
+    failure = Unauthorized(_("Wrong user name or password."))
+    if user is None or not user.is_active:
+        raise failure
+    now = utcnow()
+    if user.locked_until and user.locked_until > now:
+        raise Unauthorized(_("This account is locked after too many failed log-ins; try again later."))
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        anon = Actor(user_id=user.id, username=user.username, org_id=user.org_id, ip=ip)
+        audit.record(session, anon, "user.login_failed", "user", user.id)
+        raise failure from None
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(*, session: Session, actor: Actor, user: User, name: str,
+                 days: int | None = 365) -> str:
+    """Create an API token for `user` and return it; only its hash is stored."""
+    if actor.user_id != user.id:
+        actor.require(Permission.ACCOUNTS_USER_WRITE)
+    token = "jtg_" + secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(days=days) if days else None
+    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), prefix=token[:10],
+                         expires_at=expires))
+    session.flush()
+    audit.record(session, actor, "token.create", "user", user.id, {"name": name})
+    return token
+
+
+def user_for_token(*, session: Session, token: str) -> User:
+    row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
+        raise Unauthorized(_("Invalid or expired API token."))
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized(_("Invalid or expired API token."))
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        row.last_used_at = now
+    return user
+
+
+def create_agreement(*, session: Session, actor: Actor, provider: str, recipient: str, purpose: str,
+                     signed_on: date, valid_from: date | None = None, valid_until: date | None = None,
+                     reference: str | None = None) -> DataSharingAgreement:
+    actor.require(Permission.ACCOUNTS_AGREEMENT_WRITE)
+    prov = organisation_by_acronym(session=session, acronym=provider)
+    rec = organisation_by_acronym(session=session, acronym=recipient)
+    if not actor.sees_all and actor.org_id != prov.id:
+        raise ValidationFailed(_("Only the providing organisation may record an agreement to share its data."))
+    if prov.id == rec.id:
+        raise ValidationFailed(_("An organisation cannot share with itself."))
+    if not purpose.strip():
+        raise ValidationFailed(_("An agreement needs a stated purpose."))
+    valid_from = valid_from or signed_on
+    if valid_until and valid_until < valid_from:
+        raise ValidationFailed(_("The agreement ends before it starts."))
+    dsa = DataSharingAgreement(provider_org_id=prov.id, recipient_org_id=rec.id, purpose=purpose.strip(),
+                               signed_on=signed_on, valid_from=valid_from, valid_until=valid_until,
+                               reference=reference, created_by=actor.user_id)
+    session.add(dsa)
+    session.flush()
+    audit.record(session, actor, "agreement.create", "agreement", dsa.id,
+                 {"provider": provider, "recipient": recipient, "purpose": purpose})
+    return dsa
+
+
+def revoke_agreement(*, session: Session, actor: Actor, agreement_id: int) -> DataSharingAgreement:
+    actor.require(Permission.ACCOUNTS_AGREEMENT_WRITE)
+    dsa = session.get(DataSharingAgreement, agreement_id)
+    if dsa is None:
+        raise NotFound(_("No agreement {id}.", id=agreement_id))
+    if not actor.sees_all and actor.org_id != dsa.provider_org_id:
+        raise ValidationFailed(_("Only the providing organisation may revoke its agreement."))
+    dsa.revoked_at = utcnow()
+    audit.record(session, actor, "agreement.revoke", "agreement", dsa.id)
+    return dsa

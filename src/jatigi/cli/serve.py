@@ -1,0 +1,21 @@
+"""`jatigi serve`: the web application and its JSON API."""
+
+from __future__ import annotations
+
+import typer
+
+from jatigi.cli.common import console, friendly_errors
+from jatigi.core.i18n import _
+
+
+@friendly_errors
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+          port: int = typer.Option(8000, "--port", help="Port to listen on."),
+          workers: int = typer.Option(1, "--workers", help="Worker processes.")) -> None:
+    """Serve the web application and the JSON API (/api/v1)."""
+    import uvicorn
+
+    console.print(_("Jatigi at http://{host}:{port}/api/v1/ — stop with Ctrl+C.", host=host, port=port),
+                  highlight=False)
+    uvicorn.run("jatigi.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")

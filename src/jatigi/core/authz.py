@@ -1,0 +1,96 @@
+"""Authorisation as data: permissions named `<domain>:<resource>:<action>`.
+
+Roles map to permissions in the `role_permissions` table; the defaults below seed it and can
+be changed there. An `Actor` is who is acting (a user, or the system for maintenance jobs),
+with the permissions and organisation scope resolved once per request or command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from jatigi.core.errors import Forbidden
+from jatigi.core.i18n import N_, _
+
+
+class Permission(StrEnum):
+    REGISTRY_HOUSEHOLD_READ = "registry:household:read"
+    REGISTRY_HOUSEHOLD_READ_ALL = "registry:household:read_all"
+    REGISTRY_HOUSEHOLD_WRITE = "registry:household:write"
+    REGISTRY_HOUSEHOLD_DELETE = "registry:household:delete"
+    REGISTRY_HOUSEHOLD_PURGE = "registry:household:purge"
+    REGISTRY_IMPORT_RUN = "registry:import:run"
+    REGISTRY_EXPORT_RUN = "registry:export:run"
+    REGISTRY_SUMMARY_READ = "registry:summary:read"
+    PLACES_ADMIN_UNIT_READ = "places:admin_unit:read"
+    PLACES_ADMIN_UNIT_WRITE = "places:admin_unit:write"
+    ACCOUNTS_USER_READ = "accounts:user:read"
+    ACCOUNTS_USER_WRITE = "accounts:user:write"
+    ACCOUNTS_ORGANISATION_WRITE = "accounts:organisation:write"
+    ACCOUNTS_AGREEMENT_WRITE = "accounts:agreement:write"
+    CORE_AUDIT_READ = "core:audit:read"
+
+
+P = Permission
+
+ROLE_LABELS: dict[str, str] = {
+    "admin": N_("System administrator"),
+    "im_officer": N_("Information management officer"),
+    "registration_officer": N_("Registration officer"),
+    "viewer": N_("Viewer"),
+}
+
+DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "admin": frozenset(Permission),
+    "im_officer": frozenset(
+        {
+            P.REGISTRY_HOUSEHOLD_READ,
+            P.REGISTRY_HOUSEHOLD_WRITE,
+            P.REGISTRY_HOUSEHOLD_DELETE,
+            P.REGISTRY_IMPORT_RUN,
+            P.REGISTRY_EXPORT_RUN,
+            P.REGISTRY_SUMMARY_READ,
+            P.PLACES_ADMIN_UNIT_READ,
+            P.PLACES_ADMIN_UNIT_WRITE,
+            P.ACCOUNTS_USER_READ,
+            P.ACCOUNTS_AGREEMENT_WRITE,
+        }
+    ),
+    "registration_officer": frozenset(
+        {
+            P.REGISTRY_HOUSEHOLD_READ,
+            P.REGISTRY_HOUSEHOLD_WRITE,
+            P.REGISTRY_IMPORT_RUN,
+            P.REGISTRY_SUMMARY_READ,
+            P.PLACES_ADMIN_UNIT_READ,
+        }
+    ),
+    "viewer": frozenset({P.REGISTRY_SUMMARY_READ, P.PLACES_ADMIN_UNIT_READ}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    username: str
+    org_id: int | None
+    permissions: frozenset[str] = field(default_factory=frozenset)
+    # Organisations whose households this actor may see: its own and those sharing with it.
+    visible_org_ids: frozenset[int] = field(default_factory=frozenset)
+    ip: str | None = None
+    language: str = "fr"
+
+    def can(self, permission: Permission | str) -> bool:
+        return str(permission) in self.permissions
+
+    def require(self, permission: Permission | str) -> None:
+        if not self.can(permission):
+            raise Forbidden(_("You do not have the permission {permission}.", permission=str(permission)))
+
+    @property
+    def sees_all(self) -> bool:
+        return self.can(Permission.REGISTRY_HOUSEHOLD_READ_ALL)
+
+
+SYSTEM = Actor(user_id=None, username="system", org_id=None, permissions=frozenset(Permission))

@@ -1,0 +1,101 @@
+"""Engine, sessions and the declarative base shared by every domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from jatigi.core.config import get_settings
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+# Integer primary keys that autoincrement on both SQLite and PostgreSQL.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # Let SQLAlchemy, not the sqlite3 module, open transactions, so that SAVEPOINTs work.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.close()
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> sa.Engine:
+    return make_engine(url)
+
+
+def get_engine() -> sa.Engine:
+    return engine_for(get_settings().database_url)
+
+
+def session_factory(engine: sa.Engine | None = None) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls everything back on any error."""
+    session = session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_postgres(session_or_engine: Session | sa.Engine) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"
+
+
+def refresh_statistics(session: Session, tables: tuple[str, ...]) -> None:
+    """Update the query planner's statistics after a bulk load, so searches use their indexes.
+
+    Without them SQLite guesses that the organisation filter is selective and scans every
+    household of a large registry for a P-code or phone search.
+    """
+    for table in tables:
+        session.execute(sa.text(f'ANALYZE "{table}"'))

@@ -1,0 +1,339 @@
+"""The registry's services: who sees which households, reading, searching, editing, deleting.
+
+Every list, search, export and summary starts from `visible_households`, so that a user sees
+only what their organisation registered or what is shared with it under an agreement. Every
+read of a household and every change leaves an audit event; every change keeps the previous
+state in `record_versions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from jatigi.core import audit
+from jatigi.core.authz import Actor, Permission
+from jatigi.core.config import get_settings
+from jatigi.core.crypto import keyring, normalise_phone
+from jatigi.core.db import utcnow
+from jatigi.core.errors import NotFound, ValidationFailed
+from jatigi.core.i18n import _
+from jatigi.places.models import AdminUnit
+from jatigi.registry.models import (
+    Consent,
+    Household,
+    Movement,
+    Person,
+    RecordVersion,
+    SeparatedRelative,
+)
+from jatigi.registry.records import HouseholdRecord
+from jatigi.registry.text import name_key
+from jatigi.registry.validate import Checker, Context, RawRow
+from jatigi.registry.writer import write_households
+
+SEARCH_LIMIT = 50
+
+
+def visibility(actor: Actor) -> list[sa.ColumnElement[bool]]:
+    """The SQL conditions that keep an actor to the households they may see."""
+    conds: list[sa.ColumnElement[bool]] = [Household.deleted_at.is_(None)]
+    if not actor.sees_all:
+        conds.append(Household.org_id.in_(sorted(actor.visible_org_ids) or [-1]))
+    return conds
+
+
+def visible_households(session: Session, actor: Actor) -> sa.Select[Any]:
+    actor.require(Permission.REGISTRY_HOUSEHOLD_READ)
+    return sa.select(Household).where(*visibility(actor))
+
+
+def _get_visible(session: Session, actor: Actor, code: str) -> Household:
+    hh = session.scalar(visible_households(session, actor).where(Household.code == code.strip().upper()))
+    if hh is None:
+        raise NotFound(_("No household {code} that you may see.", code=code))
+    return hh
+
+
+@dataclass
+class HouseholdDetail:
+    household: Household
+    members: list[Person]
+    relatives: list[SeparatedRelative]
+    movements: list[Movement]
+    consents: list[Consent]
+    phone: str | None
+    member_phones: dict[int, str | None]
+    whereabouts: dict[int, str | None]
+
+
+def get_household(*, session: Session, actor: Actor, code: str) -> HouseholdDetail:
+    hh = _get_visible(session, actor, code)
+    keys = keyring()
+    members = list(session.scalars(
+        sa.select(Person).where(Person.household_id == hh.id, Person.deleted_at.is_(None)).order_by(Person.line_no)))
+    relatives = list(session.scalars(sa.select(SeparatedRelative).where(SeparatedRelative.household_id == hh.id)))
+    movements = list(session.scalars(
+        sa.select(Movement).where(Movement.household_id == hh.id).order_by(Movement.moved_on, Movement.id)))
+    consents = list(session.scalars(sa.select(Consent).where(Consent.household_id == hh.id)))
+    audit.record(session, actor, "household.read", "household", hh.code)
+    return HouseholdDetail(
+        household=hh, members=members, relatives=relatives, movements=movements, consents=consents,
+        phone=keys.open(hh.phone_sealed),
+        member_phones={p.id: keys.open(p.phone_sealed) for p in members},
+        whereabouts={r.id: keys.open(r.whereabouts_sealed) for r in relatives},
+    )
+
+
+@dataclass
+class SearchHit:
+    code: str
+    population_group: str
+    current_pcode: str
+    current_name: str | None
+    head_name: str | None
+    member_count: int
+    org_id: int
+
+
+@dataclass
+class SearchResult:
+    hits: list[SearchHit] = field(default_factory=list)
+    total: int = 0
+
+
+def _prefix(column: Any, term: str) -> sa.ColumnElement[bool]:
+    # The range lets SQLite and PostgreSQL use the index; LIKE keeps the meaning exact.
+    return sa.and_(column >= term, column < term + "\x7f", column.like(term + "%"))
+
+
+def search(*, session: Session, actor: Actor, q: str | None = None, phone: str | None = None,
+           pcode: str | None = None, population_group: str | None = None,
+           limit: int = SEARCH_LIMIT, offset: int = 0) -> SearchResult:
+    """Households by name (any member, prefixes of given or family names), phone or P-code."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_READ)
+    limit = max(1, min(limit, 500))
+    conds = visibility(actor)
+    if q and q.strip():
+        terms = name_key(q).split()[:4]
+        if not terms:
+            raise ValidationFailed(_("Search for a name with letters or digits."))
+        person_match = sa.select(Person.household_id).where(
+            Person.deleted_at.is_(None),
+            *[sa.or_(_prefix(Person.given_key, t), _prefix(Person.family_key, t)) for t in terms])
+        conds.append(Household.id.in_(person_match))
+    if phone and phone.strip():
+        digits = normalise_phone(phone)
+        index = keyring().index(digits)
+        conds.append(sa.or_(
+            Household.phone_index == index,
+            Household.id.in_(sa.select(Person.household_id).where(Person.phone_index == index))))
+    if pcode and pcode.strip():
+        code = pcode.strip().upper()
+        conds.append(_prefix(Household.current_pcode, code))
+    if population_group:
+        conds.append(Household.population_group == population_group)
+    if len(conds) == len(visibility(actor)):
+        raise ValidationFailed(_("Give a name, a phone number or a P-code to search for."))
+    result = _page(session, conds, limit, offset)
+    audit.record(session, actor, "household.search", "household", None,
+                 {"q": q, "phone": bool(phone), "pcode": pcode, "codes": [h.code for h in result.hits]})
+    return result
+
+
+def list_households(*, session: Session, actor: Actor, limit: int = SEARCH_LIMIT,
+                    offset: int = 0) -> SearchResult:
+    """The households the actor may see, a page at a time, oldest first; audited like a search."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_READ)
+    limit = max(1, min(limit, 500))
+    result = _page(session, visibility(actor), limit, max(0, offset))
+    audit.record(session, actor, "household.list", "household", None,
+                 {"offset": offset, "codes": [h.code for h in result.hits]})
+    return result
+
+
+def _page(session: Session, conds: list[sa.ColumnElement[bool]], limit: int, offset: int) -> SearchResult:
+    total = session.scalar(sa.select(sa.func.count()).select_from(Household).where(*conds)) or 0
+    rows = session.execute(
+        sa.select(Household.id, Household.code, Household.population_group, Household.current_pcode,
+                  AdminUnit.name, Household.member_count, Household.org_id)
+        .outerjoin(AdminUnit, AdminUnit.pcode == Household.current_pcode)
+        .where(*conds).order_by(Household.id).limit(limit).offset(offset)
+    ).all()
+    heads = dict(session.execute(
+        sa.select(Person.household_id, Person.given_name + " " + Person.family_name)
+        .where(Person.household_id.in_([r.id for r in rows]), Person.relationship == "head")
+    ).all()) if rows else {}
+    return SearchResult(total=total, hits=[
+        SearchHit(r.code, r.population_group, r.current_pcode, r.name, heads.get(r.id), r.member_count, r.org_id)
+        for r in rows])
+
+
+@dataclass
+class SummaryRow:
+    admin1_pcode: str | None
+    admin1_name: str | None
+    population_group: str
+    households: int
+    people: int
+    female_headed: int
+
+
+def summary(*, session: Session, actor: Actor) -> list[SummaryRow]:
+    """Households and people by admin-1 and population group, within what the actor may see."""
+    actor.require(Permission.REGISTRY_SUMMARY_READ)
+    female = sa.func.sum(sa.case((Household.head_sex == "f", 1), else_=0))
+    rows = session.execute(
+        sa.select(Household.current_admin1, Household.population_group, sa.func.count(),
+                  sa.func.sum(Household.member_count), female)
+        .where(*visibility(actor))
+        .group_by(Household.current_admin1, Household.population_group)
+    ).all()
+    names = dict(session.execute(sa.select(AdminUnit.pcode, AdminUnit.name).where(AdminUnit.level == 1)).all())
+    out = [SummaryRow(a1, names.get(a1) if a1 else None, grp, n, int(people or 0), int(fem or 0))
+           for a1, grp, n, people, fem in rows]
+    out.sort(key=lambda r: (r.admin1_pcode or "~", r.population_group))
+    audit.record(session, actor, "registry.summary", "registry", None, {"rows": len(out)})
+    return out
+
+
+def create_household(*, session: Session, actor: Actor, record: HouseholdRecord, org_id: int | None = None) -> str:
+    actor.require(Permission.REGISTRY_HOUSEHOLD_WRITE)
+    target = org_id or actor.org_id
+    if target is None:
+        raise ValidationFailed(_("Say which organisation registers this household."))
+    if target != actor.org_id and not actor.sees_all:
+        raise ValidationFailed(_("You may register households only for your own organisation."))
+    result = write_households(session=session, actor=actor, org_id=target, records=[record], keep_codes=True)
+    return result.codes[0]
+
+
+class VersionConflict(ValidationFailed):
+    """An edit based on a version of the household that is no longer the current one."""
+
+    status_code = 409
+
+
+EDITABLE = {
+    "population_group": "population_group", "current_pcode": "pcode", "address": "text",
+    "origin_pcode": "pcode", "displacement_date": "date", "arrival_date": "date",
+    "living_arrangement": "living_arrangement", "households_in_dwelling": "int_dwelling",
+    "monthly_rent_xof": "int_money", "rent_arrears_xof": "int_money", "intention": "intention",
+    "priority_needs": "needs", "phone": "phone",
+}
+
+
+def _snapshot(obj: Any) -> dict[str, Any]:
+    data = {}
+    for col in obj.__table__.columns:
+        value = getattr(obj, col.key)
+        data[col.key] = value.isoformat() if isinstance(value, date) else value
+    return data
+
+
+def update_household(*, session: Session, actor: Actor, code: str, changes: dict[str, Any],
+                     expected_version: int | None = None) -> Household:
+    """Change household fields; the previous state is kept and the change audited."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_WRITE)
+    hh = _get_visible(session, actor, code)
+    if hh.org_id != actor.org_id and not actor.sees_all:
+        raise ValidationFailed(_("Only the organisation that registered this household may change it."))
+    # Lock the row (PostgreSQL) so two concurrent edits cannot both pass the version check.
+    session.refresh(hh, with_for_update=True)
+    if expected_version is not None and expected_version != hh.version:
+        raise VersionConflict(_("This household was changed by someone else (version {v}); reload it.",
+                                v=hh.version))
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValidationFailed(_("These fields cannot be changed here: {fields}; accepted: {accepted}.",
+                                 fields=", ".join(unknown), accepted=", ".join(EDITABLE)))
+    from jatigi.places.service import known_pcodes
+
+    checker = Checker(Context(pcodes=set(known_pcodes(session=session))))
+    row = RawRow("household", 1, {**changes})
+    kind_to_check = {
+        "population_group": lambda n: checker.one(row, n, "population_group", required=True),
+        "living_arrangement": lambda n: checker.one(row, n, "living_arrangement", required=True),
+        "intention": lambda n: checker.one(row, n, "intention"),
+        "pcode": lambda n: checker.pcode(row, n, required=n == "current_pcode"),
+        "text": lambda n: checker.text(row, n),
+        "date": lambda n: checker.day(row, n),
+        "int_dwelling": lambda n: checker.integer(row, n, 1, 30),
+        "int_money": lambda n: checker.integer(row, n, 0, 50_000_000),
+        "needs": lambda n: checker.many(row, n, "needs") or None,
+        "phone": lambda n: checker.phone(row, n),
+    }
+    clean = {name: kind_to_check[EDITABLE[name]](name) for name in changes}
+    if checker.problems:
+        raise ValidationFailed("; ".join(f"{p.column}: {p.message}" for p in checker.problems))
+    session.add(RecordVersion(entity_type="household", entity_id=hh.id, version=hh.version,
+                              data=_snapshot(hh), changed_by=actor.user_id))
+    changed = []
+    for name, value in clean.items():
+        if name == "phone":
+            digits = normalise_phone(str(value) if value else None)
+            hh.phone_sealed, hh.phone_index = keyring().seal(digits), keyring().index(digits)
+            changed.append(name)
+            continue
+        if getattr(hh, name) != value:
+            setattr(hh, name, value)
+            changed.append(name)
+        if name == "current_pcode":
+            hh.current_admin1 = session.scalar(sa.select(AdminUnit.admin1_pcode).where(AdminUnit.pcode == value))
+    hh.version += 1
+    hh.updated_at = utcnow()
+    hh.updated_by = actor.user_id
+    audit.record(session, actor, "household.update", "household", hh.code, {"fields": changed})
+    session.flush()
+    return hh
+
+
+def history(*, session: Session, actor: Actor, code: str) -> list[RecordVersion]:
+    hh = _get_visible(session, actor, code)
+    audit.record(session, actor, "household.history", "household", hh.code)
+    return list(session.scalars(
+        sa.select(RecordVersion).where(RecordVersion.entity_type == "household", RecordVersion.entity_id == hh.id)
+        .order_by(RecordVersion.version)))
+
+
+def delete_household(*, session: Session, actor: Actor, code: str, reason: str) -> Household:
+    """Soft delete: hidden at once, kept for the retention period, then purged."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_DELETE)
+    if not reason.strip():
+        raise ValidationFailed(_("Say why the household is deleted."))
+    hh = _get_visible(session, actor, code)
+    if hh.org_id != actor.org_id and not actor.sees_all:
+        raise ValidationFailed(_("Only the organisation that registered this household may delete it."))
+    now = utcnow()
+    hh.deleted_at = now
+    hh.deleted_by = actor.user_id
+    hh.delete_reason = reason.strip()[:300]
+    hh.purge_after = now.date() + timedelta(days=get_settings().retention_days)
+    audit.record(session, actor, "household.delete", "household", hh.code,
+                 {"reason": hh.delete_reason, "purge_after": hh.purge_after.isoformat()})
+    return hh
+
+
+def purge_expired(*, session: Session, actor: Actor, today: date | None = None) -> int:
+    """Erase soft-deleted households whose retention period has passed, with their people."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_PURGE)
+    today = today or date.today()
+    due = session.execute(
+        sa.select(Household.id, Household.code).where(Household.deleted_at.is_not(None),
+                                                      Household.purge_after < today)).all()
+    if not due:
+        return 0
+    ids = [r.id for r in due]
+    for start in range(0, len(ids), 1000):
+        part = ids[start:start + 1000]
+        for model in (Person, SeparatedRelative, Movement, Consent):
+            session.execute(sa.delete(model).where(model.household_id.in_(part)))
+        session.execute(sa.delete(RecordVersion).where(RecordVersion.entity_type == "household",
+                                                       RecordVersion.entity_id.in_(part)))
+        session.execute(sa.delete(Household).where(Household.id.in_(part)))
+    audit.record_many(session, actor, (audit.Entry("household.purge", "household", r.code) for r in due))
+    return len(due)
