@@ -185,12 +185,14 @@ def _token_digest(token: str) -> str:
 
 
 def create_token(*, session: Session, actor: Actor, user: User, name: str,
-                 days: int | None = 365) -> str:
+                 days: int = 365) -> str:
     """Create an API token for `user` and return it; only its hash is stored."""
     if actor.user_id != user.id:
         actor.require(Permission.ACCOUNTS_USER_WRITE)
+    if not 1 <= days <= 3650:
+        raise ValidationFailed(_("A token lasts from 1 to 3650 days; not {days}.", days=days))
     token = "jtg_" + secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(days=days) if days else None
+    expires = utcnow() + timedelta(days=days)
     session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), prefix=token[:10],
                          expires_at=expires))
     session.flush()

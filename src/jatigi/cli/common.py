@@ -34,6 +34,11 @@ def friendly_errors(fn: F) -> F:
         except JatigiError as exc:
             err_console.print(f"{_('Error')}: {exc.message}", style="red")
             raise typer.Exit(1) from None
+        except OSError as exc:
+            # A file that cannot be read or written: say which, without a traceback.
+            err_console.print(_("Error: cannot use the file {file} ({reason}).",
+                                file=exc.filename or "—", reason=exc.strerror or type(exc).__name__), style="red")
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 

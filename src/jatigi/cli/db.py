@@ -20,6 +20,7 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @app.command("current")
+@friendly_errors
 def current() -> None:
     """Show the schema revision of the database."""
     console.print(migrate.current_revision() or _("No schema yet: run `jatigi db upgrade`."))

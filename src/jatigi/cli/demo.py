@@ -11,7 +11,7 @@ from rich.table import Table
 from jatigi.cli.common import AS_USER, acting_user, console, db_session, friendly_errors
 from jatigi.core.authz import ROLE_LABELS
 from jatigi.core.errors import ValidationFailed
-from jatigi.core.i18n import _
+from jatigi.core.i18n import _, number
 from jatigi.demo import generator, kobo_export, service
 
 app = typer.Typer(no_args_is_help=True)
@@ -71,9 +71,9 @@ def _summary(result: service.BuildResult) -> None:
     else:
         table = Table(_("Organisation"), _("Households"))
         for acr, n in sorted(result.by_org.items(), key=lambda kv: -kv[1]):
-            table.add_row(acr, f"{n:,}")
+            table.add_row(acr, number(n))
         console.print(table)
-        households, people = f"{result.households:,}", f"{result.people:,}"
+        households, people = number(result.households), number(result.people)
         console.print(_("Wrote {households} households, {people} people.",
                         households=households, people=people), highlight=False)
     logins = Table(_("User"), _("Organisation"), _("Role"), title=_("Demo log-ins"))
@@ -107,7 +107,7 @@ def kobo_export_cmd(households: int = typer.Option(..., "--households", "-n", mi
             delimiter=delimiter, on_progress=lambda n: progress.advance(task, n))
     table = Table(_("Table"), _("Rows"))
     for name, n in result.rows.items():
-        table.add_row(name, f"{n:,}")
+        table.add_row(name, number(n))
     console.print(table)
     for path in result.files:
         console.print(_("Written: {path}", path=str(path)), highlight=False)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from jatigi.cli.common import AS_USER, acting_user, console, db_session, friendly_errors
-from jatigi.core.i18n import _
+from jatigi.core.i18n import _, number
 from jatigi.registry import history as history_mod
 from jatigi.registry import service, vocab
 
@@ -48,11 +48,11 @@ def summary(as_json: bool = typer.Option(False, "--json", help="Print a JSON doc
                   _("Female-headed"), title=_("Registry summary"))
     for r in rows:
         region = f"{r.admin1_pcode} {r.admin1_name or ''}".strip() if r.admin1_pcode else _("Unknown")
-        table.add_row(region, _label(vocab.POPULATION_GROUPS, r.population_group), f"{r.households:,}",
-                      f"{r.people:,}", f"{r.female_headed:,}")
+        table.add_row(region, _label(vocab.POPULATION_GROUPS, r.population_group), number(r.households),
+                      number(r.people), number(r.female_headed))
     table.add_section()
-    table.add_row(_("Total"), "", f"{total['households']:,}", f"{total['people']:,}",
-                  f"{total['female_headed']:,}", style="bold")
+    table.add_row(_("Total"), "", number(total['households']), number(total['people']),
+                  number(total['female_headed']), style="bold")
     console.print(table)
 
 

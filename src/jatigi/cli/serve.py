@@ -17,5 +17,6 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
 
     console.print(_("Jatigi at http://{host}:{port}/api/v1/ — stop with Ctrl+C.", host=host, port=port),
                   highlight=False)
+    # No access log: query strings carry names and phone numbers searched for.
     uvicorn.run("jatigi.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info")
+                log_level="info", access_log=False)

@@ -115,9 +115,10 @@ def revoke(agreement_id: int, as_user: str = AS_USER) -> None:
 @app.command("agreements")
 @friendly_errors
 def agreements(as_user: str = AS_USER) -> None:
-    """List data-sharing agreements."""
+    """List the data-sharing agreements your organisation is party to."""
     with db_session() as session:
-        acting_user(session, as_user).require(Permission.ACCOUNTS_USER_READ)
+        actor = acting_user(session, as_user)
+        actor.require(Permission.ACCOUNTS_USER_READ)
         prov = sa.orm.aliased(Organisation)
         rec = sa.orm.aliased(Organisation)
         table = Table("#", _("Provider"), _("Recipient"), _("Purpose"), _("Valid"), _("Revoked"))
@@ -125,6 +126,9 @@ def agreements(as_user: str = AS_USER) -> None:
             sa.select(DataSharingAgreement, prov.acronym, rec.acronym)
             .join(prov, prov.id == DataSharingAgreement.provider_org_id)
             .join(rec, rec.id == DataSharingAgreement.recipient_org_id)
+            .where(sa.true() if actor.sees_all else sa.or_(
+                DataSharingAgreement.provider_org_id == actor.org_id,
+                DataSharingAgreement.recipient_org_id == actor.org_id))
             .order_by(DataSharingAgreement.id)
         )
         for dsa, p, r in rows:

@@ -66,3 +66,10 @@ _ = gettext
 def N_(msgid: str) -> str:
     """Mark a string for translation where it is defined; translate it where it is shown."""
     return msgid
+
+
+def number(value: int | float) -> str:
+    """A number as people of the current language write it: 12 345 in French, 12,345 in English."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale=_current.get())

@@ -195,3 +195,13 @@ def test_a_file_error_in_the_worker_reaches_the_user(session, org, tmp_path: Pat
         import_files(session=session, actor=SYSTEM, paths=[garbage],
                      options=ImportOptions(org="AMSS", format="kobo", parallel=True))
     assert _count(session, Household) == 0
+
+
+def test_select_multiple_from_its_0_1_columns_alone(session, org, tmp_path: Path) -> None:
+    headers = [h for h in kf.MAIN_HEADERS if h != "household/priority_needs"]
+    main = kf.household(1, **{"household/priority_needs/food": "0", "household/priority_needs/shelter": "1"})
+    p1 = kf.write(tmp_path / "registration.csv", headers, [main])
+    p2 = kf.write(tmp_path / "members.csv", kf.MEMBER_HEADERS, [kf.member(1, 1)])
+    result = import_files(session=session, actor=SYSTEM, paths=[p1, p2], options=ImportOptions(org="AMSS"))
+    assert result.status == "committed", [p.line() for p in result.problems]
+    assert session.scalars(sa.select(Household.priority_needs)).one() == ["shelter"]
