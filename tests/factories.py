@@ -76,7 +76,8 @@ def household_record(**overrides: object) -> HouseholdRecord:
         phone="76 12 34 56",
         enumerator="Fatoumata Coulibaly",
         consents=[ConsentRecord("registration", True), ConsentRecord("data_sharing", True),
-                  ConsentRecord("referral", True)],
+                  ConsentRecord("referral", True), ConsentRecord("contact", True),
+                  ConsentRecord("tracing", True)],
         members=[
             PersonRecord(1, "Aminata", "Maïga", "f", "head", date(1985, 3, 1), phone="66 55 44 33"),
             PersonRecord(2, "Moussa", "Maïga", "m", "child", date(2015, 6, 10), wg={"walking": 3}),
@@ -95,7 +96,8 @@ def household_body(**overrides: object) -> dict[str, object]:
     """The JSON body of POST /api/v1/households for a valid household."""
     body: dict[str, object] = {
         "enumerator": "Fatoumata Coulibaly",
-        "consents": {"registration": True, "data_sharing": True, "referral": False},
+        "consents": {"registration": True, "data_sharing": True, "referral": False, "contact": True,
+                     "tracing": True},
         "population_group": "idp",
         "current_pcode": BAMAKO_COMMUNE_IV,
         "origin_pcode": DOUENTZA,

@@ -30,8 +30,10 @@ class PgCluster:
         subprocess.run([*self.as_user, *args], check=True, capture_output=True, text=True)
 
     def start(self) -> None:
+        # A French ICU collation, as a server in Bamako would have: comparisons of text are
+        # not byte order, which catches code that assumes they are.
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--locale=C.UTF-8", "--no-sync")
+                  "--locale=C.UTF-8", "--locale-provider=icu", "--icu-locale=fr", "--no-sync")
         opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")

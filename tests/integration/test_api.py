@@ -171,7 +171,7 @@ def test_reading_a_household_leaves_an_audit_event_and_the_chain_intact(
     assert body["organisation"] == "ONGA" and body["phone"] == "22376123456"
     assert [m["given_name"] for m in body["members"]] == ["Aminata", "Moussa", "Kadidia"]
     assert body["members"][0]["phone"] == "22366554433"
-    assert {c["purpose"] for c in body["consents"]} == {"registration", "data_sharing", "referral"}
+    assert {c["purpose"] for c in body["consents"]} == {"registration", "data_sharing", "referral", "contact", "tracing"}
     assert body["movements"][0]["from_pcode"] == f.DOUENTZA
     assert resp.headers["etag"] == '"1"'
     with session_scope(engine) as s:

@@ -11,10 +11,11 @@ from jatigi.core.audit import AuditEvent, verify_chain
 from jatigi.core.authz import Permission
 from jatigi.core.i18n import _
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
-@app.command("verify")
+@app.command("verify",
+             help=_("Check the hash chain of the audit trail; exit 1 if any event was altered or removed."))
 @friendly_errors
 def verify() -> None:
     """Check the hash chain of the audit trail; exit 1 if any event was altered or removed."""
@@ -30,10 +31,10 @@ def verify() -> None:
     raise typer.Exit(1)
 
 
-@app.command("log")
+@app.command("log", help=_("Show the most recent audit events."))
 @friendly_errors
-def log(limit: int = typer.Option(20, help="How many recent events."),
-        entity: str = typer.Option(None, help="Only events about this entity id."),
+def log(limit: int = typer.Option(20, help=_("How many recent events.")),
+        entity: str = typer.Option(None, help=_("Only events about this entity id.")),
         as_user: str = AS_USER) -> None:
     """Show the most recent audit events."""
     with db_session() as session:

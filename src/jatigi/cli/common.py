@@ -63,4 +63,4 @@ def acting_user(session: Session, username: str | None) -> Actor:
     return actor_for(session=session, user=user_by_name(session=session, username=name))
 
 
-AS_USER = typer.Option(None, "--as", help="Act as this user (default: JATIGI_USER, else system).")
+AS_USER = typer.Option(None, "--as", help=_("Act as this user (default: JATIGI_USER, else system)."))

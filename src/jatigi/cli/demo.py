@@ -14,7 +14,7 @@ from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _, number
 from jatigi.demo import generator, kobo_export, service
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 def _progress() -> Progress:
@@ -22,16 +22,17 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=console, transient=False)
 
 
-@app.command("build")
+@app.command("build",
+             help=_("Load places, demo organisations, users and agreements, and a synthetic registry."))
 @friendly_errors
 def build(households: int = typer.Option(2000, "--households", "-n", min=0,
-                                         help="How many households to generate."),
-          seed: int = typer.Option(2013, "--seed", help="Seed of the generator: same seed, same data."),
-          reset: bool = typer.Option(False, "--reset", help="Delete the previous demo households first."),
+                                         help=_("How many households to generate.")),
+          seed: int = typer.Option(2013, "--seed", help=_("Seed of the generator: same seed, same data.")),
+          reset: bool = typer.Option(False, "--reset", help=_("Delete the previous demo households first.")),
           cod_dir: Path = typer.Option(None, "--cod-dir",
-                                       help="Folder of OCHA COD-AB files for Mali (default: "
-                                            "$JATIGI_COD_DIR, else ../shared/data/mali if present)."),
-          no_cod: bool = typer.Option(False, "--no-cod", help="Load only the built-in gazetteer."),
+                                       help=_("Folder of OCHA COD-AB files for Mali (default: "
+                                              "$JATIGI_COD_DIR, else ../shared/data/mali if present).")),
+          no_cod: bool = typer.Option(False, "--no-cod", help=_("Load only the built-in gazetteer.")),
           as_user: str = AS_USER) -> None:
     """Load places, demo organisations, users and agreements, and a synthetic registry."""
     with db_session() as session, _progress() as progress:
@@ -86,17 +87,18 @@ def _summary(result: service.BuildResult) -> None:
                     url=service.DEMO_URL), highlight=False)
 
 
-@app.command("kobo-export")
+@app.command("kobo-export",
+             help=_("Write synthetic households as a KoboToolbox export of the registration form."))
 @friendly_errors
 def kobo_export_cmd(households: int = typer.Option(..., "--households", "-n", min=0,
-                                                   help="How many households to generate."),
-                    out: Path = typer.Option(..., "--out", "-o", help="Folder to write into."),
-                    seed: int = typer.Option(2013, "--seed", help="Seed of the generator."),
-                    fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
+                                                   help=_("How many households to generate.")),
+                    out: Path = typer.Option(..., "--out", "-o", help=_("Folder to write into.")),
+                    seed: int = typer.Option(2013, "--seed", help=_("Seed of the generator.")),
+                    fmt: str = typer.Option("csv", "--format", help=_("csv or xlsx.")),
                     labels: str = typer.Option("xml", "--labels",
-                                               help="Headers and values as xml names, or as "
-                                                    "labels in fr or en."),
-                    delimiter: str = typer.Option(";", "--delimiter", help="CSV delimiter.")) -> None:
+                                               help=_("Headers and values as xml names, or as "
+                                                      "labels in fr or en.")),
+                    delimiter: str = typer.Option(";", "--delimiter", help=_("CSV delimiter."))) -> None:
     """Write synthetic households as a KoboToolbox export of the registration form."""
     if out.exists() and not out.is_dir():
         raise ValidationFailed(_("{file} is not a folder.", file=str(out)))

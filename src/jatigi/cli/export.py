@@ -10,14 +10,15 @@ from jatigi.cli.common import AS_USER, acting_user, console, db_session, err_con
 from jatigi.core.i18n import _
 from jatigi.registry.export import FORMATS, export_households
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
-@app.command("households")
+@app.command("households",
+             help=_("One row per household you may see: places, group, shelter, counts — no names or phones."))
 @friendly_errors
 def households(
-    format: str = typer.Option("csv", "--format", help="csv, xlsx or hxl."),
-    out: Path = typer.Option(..., "--out", help="The file to write."),
+    format: str = typer.Option("csv", "--format", help=_("csv, xlsx or hxl.")),
+    out: Path = typer.Option(..., "--out", help=_("The file to write.")),
     as_user: str = AS_USER,
 ) -> None:
     """One row per household you may see: places, group, shelter, counts — no names or phones."""

@@ -14,7 +14,7 @@ from jatigi.core.i18n import _
 from jatigi.places import cod, service
 from jatigi.places.models import AdminUnit
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
 def _show(result: cod.ImportResult) -> None:
@@ -29,16 +29,17 @@ def _show(result: cod.ImportResult) -> None:
                   highlight=False)
 
 
-@app.command("import")
+@app.command("import",
+             help=_("Import one OCHA COD-AB file of any country: all of it, or nothing if a row is wrong."))
 @friendly_errors
 def import_file(
-    file: Path = typer.Argument(..., help="GeoJSON, shapefile (.shp or .zip) or places CSV."),
-    level: int = typer.Option(None, "--level", help="Admin level of the file (default: guessed)."),
-    pcode_column: str = typer.Option(None, "--pcode-column", help="Column holding the P-codes."),
-    name_column: str = typer.Option(None, "--name-column", help="Column holding the names."),
+    file: Path = typer.Argument(..., help=_("GeoJSON, shapefile (.shp or .zip) or places CSV.")),
+    level: int = typer.Option(None, "--level", help=_("Admin level of the file (default: guessed).")),
+    pcode_column: str = typer.Option(None, "--pcode-column", help=_("Column holding the P-codes.")),
+    name_column: str = typer.Option(None, "--name-column", help=_("Column holding the names.")),
     parent_column: str = typer.Option(None, "--parent-column",
-                                      help="Column holding the parents' P-codes."),
-    country: str = typer.Option(None, "--country", help="Country code, such as ML or BF."),
+                                      help=_("Column holding the parents' P-codes.")),
+    country: str = typer.Option(None, "--country", help=_("Country code, such as ML or BF.")),
     as_user: str = AS_USER,
 ) -> None:
     """Import one OCHA COD-AB file of any country: all of it, or nothing if a row is wrong."""
@@ -50,10 +51,10 @@ def import_file(
     _show(result)
 
 
-@app.command("import-dir")
+@app.command("import-dir", help=_("Import a folder of COD-AB files, parents first: all of them, or nothing."))
 @friendly_errors
 def import_dir(
-    directory: Path = typer.Argument(..., help="Folder of *adm0* … *adm4* files and places CSVs."),
+    directory: Path = typer.Argument(..., help=_("Folder of *adm0* … *adm4* files and places CSVs.")),
     as_user: str = AS_USER,
 ) -> None:
     """Import a folder of COD-AB files, parents first: all of them, or nothing."""
@@ -68,7 +69,8 @@ def import_dir(
     _show(result)
 
 
-@app.command("gazetteer")
+@app.command("gazetteer",
+             help=_("Load the built-in Mali gazetteer (regions, cercles, Bamako communes and quartiers)."))
 @friendly_errors
 def gazetteer(as_user: str = AS_USER) -> None:
     """Load the built-in Mali gazetteer (regions, cercles, Bamako communes and quartiers)."""
@@ -79,12 +81,12 @@ def gazetteer(as_user: str = AS_USER) -> None:
                     total=total, added=added), highlight=False)
 
 
-@app.command("list")
+@app.command("list", help=_("List admin units with their P-code, name, level and parent."))
 @friendly_errors
 def list_units(
-    level: int = typer.Option(None, "--level", help="Only units of this level (0 = country)."),
-    parent: str = typer.Option(None, "--parent", help="Only the units directly under this P-code."),
-    limit: int = typer.Option(500, "--limit", help="Show at most this many units."),
+    level: int = typer.Option(None, "--level", help=_("Only units of this level (0 = country).")),
+    parent: str = typer.Option(None, "--parent", help=_("Only the units directly under this P-code.")),
+    limit: int = typer.Option(500, "--limit", help=_("Show at most this many units.")),
     as_user: str = AS_USER,
 ) -> None:
     """List admin units with their P-code, name, level and parent."""

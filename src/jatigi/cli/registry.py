@@ -13,7 +13,8 @@ from jatigi.core.i18n import _, number
 from jatigi.registry import history as history_mod
 from jatigi.registry import service, vocab
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
+HOUSEHOLD_CODE = typer.Argument(..., help=_("Code of the household."))
 
 
 def _label(codes: dict[str, str], code: str | None) -> str:
@@ -30,9 +31,10 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-@app.command("summary")
+@app.command("summary",
+             help=_("Households and people by region and population group, within what you may see."))
 @friendly_errors
-def summary(as_json: bool = typer.Option(False, "--json", help="Print a JSON document."),
+def summary(as_json: bool = typer.Option(False, "--json", help=_("Print a JSON document.")),
             as_user: str = AS_USER) -> None:
     """Households and people by region and population group, within what you may see."""
     with db_session() as session:
@@ -56,12 +58,12 @@ def summary(as_json: bool = typer.Option(False, "--json", help="Print a JSON doc
     console.print(table)
 
 
-@app.command("search")
+@app.command("search", help=_("Find households by a member's name, a phone number or a place."))
 @friendly_errors
-def search(name: str = typer.Option(None, "--name", help="Name of any member (beginnings of names)."),
-           phone: str = typer.Option(None, "--phone", help="Phone number, exactly."),
-           pcode: str = typer.Option(None, "--pcode", help="P-code of the current place, or its beginning."),
-           limit: int = typer.Option(service.SEARCH_LIMIT, "--limit", help="At most this many households."),
+def search(name: str = typer.Option(None, "--name", help=_("Name of any member (beginnings of names).")),
+           phone: str = typer.Option(None, "--phone", help=_("Phone number, exactly.")),
+           pcode: str = typer.Option(None, "--pcode", help=_("P-code of the current place, or its beginning.")),
+           limit: int = typer.Option(service.SEARCH_LIMIT, "--limit", help=_("At most this many households.")),
            as_user: str = AS_USER) -> None:
     """Find households by a member's name, a phone number or a place."""
     with db_session() as session:
@@ -75,9 +77,10 @@ def search(name: str = typer.Option(None, "--name", help="Name of any member (be
     console.print(_("{shown} of {total} households shown.", shown=len(result.hits), total=result.total))
 
 
-@app.command("show")
+@app.command("show",
+             help=_("Show a household with its members, separated relatives, movements and consents."))
 @friendly_errors
-def show(code: str, as_user: str = AS_USER) -> None:
+def show(code: str = HOUSEHOLD_CODE, as_user: str = AS_USER) -> None:
     """Show a household with its members, separated relatives, movements and consents."""
     with db_session() as session:
         actor = acting_user(session, as_user)
@@ -134,9 +137,11 @@ def show(code: str, as_user: str = AS_USER) -> None:
     console.print(cons)
 
 
-@app.command("delete")
+@app.command("delete",
+             help=_("Delete a household: hidden at once, erased by `purge` after the retention period."))
 @friendly_errors
-def delete(code: str, reason: str = typer.Option(..., "--reason", help="Why the household is deleted."),
+def delete(code: str = HOUSEHOLD_CODE,
+           reason: str = typer.Option(..., "--reason", help=_("Why the household is deleted.")),
            as_user: str = AS_USER) -> None:
     """Delete a household: hidden at once, erased by `purge` after the retention period."""
     with db_session() as session:
@@ -147,9 +152,9 @@ def delete(code: str, reason: str = typer.Option(..., "--reason", help="Why the 
                     date=purge_after.isoformat() if purge_after else "—"))
 
 
-@app.command("history")
+@app.command("history", help=_("Show the changes made to a household: when, by whom, from what to what."))
 @friendly_errors
-def history(code: str, as_user: str = AS_USER) -> None:
+def history(code: str = HOUSEHOLD_CODE, as_user: str = AS_USER) -> None:
     """Show the changes made to a household: when, by whom, from what to what."""
     with db_session() as session:
         actor = acting_user(session, as_user)
@@ -167,7 +172,8 @@ def history(code: str, as_user: str = AS_USER) -> None:
     console.print(table)
 
 
-@app.command("purge")
+@app.command("purge",
+             help=_("Erase deleted households whose retention period has passed, with their people."))
 @friendly_errors
 def purge(as_user: str = AS_USER) -> None:
     """Erase deleted households whose retention period has passed, with their people."""

@@ -17,13 +17,14 @@ SHOWN_PROBLEMS = 20
 
 @friendly_errors
 def import_command(
-    files: list[Path] = typer.Argument(..., help="The file to import; a Kobo CSV export with its repeat-group files."),
-    format: str = typer.Option("auto", "--format", help="kobo, csv, xlsx, hxl (default: guessed)."),
-    mapping: Path = typer.Option(None, "--mapping", help="TOML column mapping for a partner list."),
-    org: str = typer.Option(None, "--org", help="Acronym of the organisation that registered them."),
-    partial: bool = typer.Option(False, "--partial", help="Write the valid households, report the others."),
-    errors: Path = typer.Option(None, "--errors", help="Write every problem found to this CSV file."),
-    delimiter: str = typer.Option(None, "--delimiter", help="CSV delimiter (default: guessed)."),
+    files: list[Path] = typer.Argument(
+        ..., help=_("The file to import; a Kobo CSV export with its repeat-group files.")),
+    format: str = typer.Option("auto", "--format", help=_("kobo, csv, xlsx, hxl (default: guessed).")),
+    mapping: Path = typer.Option(None, "--mapping", help=_("TOML column mapping for a partner list.")),
+    org: str = typer.Option(None, "--org", help=_("Acronym of the organisation that registered them.")),
+    partial: bool = typer.Option(False, "--partial", help=_("Write the valid households, report the others.")),
+    errors: Path = typer.Option(None, "--errors", help=_("Write every problem found to this CSV file.")),
+    delimiter: str = typer.Option(None, "--delimiter", help=_("CSV delimiter (default: guessed).")),
     as_user: str = AS_USER,
 ) -> None:
     """Import households; by default a file with any problem writes nothing."""

@@ -9,9 +9,9 @@ from jatigi.core.i18n import _
 
 
 @friendly_errors
-def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-          port: int = typer.Option(8000, "--port", help="Port to listen on."),
-          workers: int = typer.Option(1, "--workers", help="Worker processes.")) -> None:
+def serve(host: str = typer.Option("127.0.0.1", "--host", help=_("Address to listen on.")),
+          port: int = typer.Option(8000, "--port", help=_("Port to listen on.")),
+          workers: int = typer.Option(1, "--workers", help=_("Worker processes."))) -> None:
     """Serve the web application and the JSON API (/api/v1)."""
     import uvicorn
 

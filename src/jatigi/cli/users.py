@@ -14,13 +14,14 @@ from jatigi.cli.common import AS_USER, acting_user, console, db_session, friendl
 from jatigi.core.authz import Permission
 from jatigi.core.i18n import _
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
-@app.command("add-org")
+@app.command("add-org", help=_("Add an organisation."))
 @friendly_errors
-def add_org(acronym: str, name: str = typer.Option(..., help="Full name."),
-            kind: str = typer.Option(..., help="un_agency, ingo, nngo, government or donor."),
+def add_org(acronym: str = typer.Argument(..., help=_("Acronym of the organisation, such as ONGA.")),
+            name: str = typer.Option(..., help=_("Full name.")),
+            kind: str = typer.Option(..., help=_("un_agency, ingo, nngo, government or donor.")),
             as_user: str = AS_USER) -> None:
     """Add an organisation."""
     with db_session() as session:
@@ -29,16 +30,17 @@ def add_org(acronym: str, name: str = typer.Option(..., help="Full name."),
     console.print(_("Organisation {acronym} added.", acronym=acronym))
 
 
-@app.command("add")
+@app.command("add", help=_("Add a user to an organisation with one or more roles."))
 @friendly_errors
-def add(username: str,
-        org: str = typer.Option(..., "--org", help="Acronym of the user's organisation."),
-        role: list[str] = typer.Option(..., "--role", help="admin, im_officer, registration_officer, viewer."),
-        full_name: str = typer.Option("", "--name", help="Full name."),
-        email: str = typer.Option(None),
-        language: str = typer.Option("fr", "--language", help="fr or en."),
-        password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
-                                     envvar="JATIGI_NEW_PASSWORD"),
+def add(username: str = typer.Argument(..., help=_("User name to sign in with.")),
+        org: str = typer.Option(..., "--org", help=_("Acronym of the user's organisation.")),
+        role: list[str] = typer.Option(..., "--role", help=_("admin, im_officer, registration_officer, viewer.")),
+        full_name: str = typer.Option("", "--name", help=_("Full name.")),
+        email: str = typer.Option(None, help=_("Email address.")),
+        language: str = typer.Option("fr", "--language", help=_("fr or en.")),
+        password: str = typer.Option(..., prompt=_("Password"), hide_input=True, confirmation_prompt=True,
+                                     envvar="JATIGI_NEW_PASSWORD",
+                                     help=_("Password of the new user; asked for if not given.")),
         as_user: str = AS_USER) -> None:
     """Add a user to an organisation with one or more roles."""
     with db_session() as session:
@@ -49,7 +51,7 @@ def add(username: str,
     console.print(_("User {username} added.", username=username.lower()))
 
 
-@app.command("list")
+@app.command("list", help=_("List users with their organisation and roles."))
 @friendly_errors
 def list_users(as_user: str = AS_USER) -> None:
     """List users with their organisation and roles."""
@@ -69,10 +71,11 @@ def list_users(as_user: str = AS_USER) -> None:
     console.print(table)
 
 
-@app.command("token")
+@app.command("token", help=_("Create an API token for a user. It is shown once; keep it safe."))
 @friendly_errors
-def token(username: str, name: str = typer.Option("cli", help="What the token is for."),
-          days: int = typer.Option(365, help="Days before it expires."),
+def token(username: str = typer.Argument(..., help=_("The user the token is for.")),
+          name: str = typer.Option("cli", help=_("What the token is for.")),
+          days: int = typer.Option(365, help=_("Days before it expires.")),
           as_user: str = AS_USER) -> None:
     """Create an API token for a user. It is shown once; keep it safe."""
     with db_session() as session:
@@ -82,14 +85,15 @@ def token(username: str, name: str = typer.Option("cli", help="What the token is
     console.print(value, highlight=False)
 
 
-@app.command("share")
+@app.command("share",
+             help=_("Record a data-sharing agreement: the recipient then sees the provider's households."))
 @friendly_errors
-def share(provider: str = typer.Option(..., help="Acronym of the organisation that shares."),
-          recipient: str = typer.Option(..., help="Acronym of the organisation that receives."),
-          purpose: str = typer.Option(..., help="Purpose of the sharing."),
-          signed_on: str = typer.Option(None, help="Date signed, YYYY-MM-DD (default today)."),
-          valid_until: str = typer.Option(None, help="Last day of validity, YYYY-MM-DD."),
-          reference: str = typer.Option(None, help="Reference of the signed agreement."),
+def share(provider: str = typer.Option(..., help=_("Acronym of the organisation that shares.")),
+          recipient: str = typer.Option(..., help=_("Acronym of the organisation that receives.")),
+          purpose: str = typer.Option(..., help=_("Purpose of the sharing.")),
+          signed_on: str = typer.Option(None, help=_("Date signed, YYYY-MM-DD (default today).")),
+          valid_until: str = typer.Option(None, help=_("Last day of validity, YYYY-MM-DD.")),
+          reference: str = typer.Option(None, help=_("Reference of the signed agreement.")),
           as_user: str = AS_USER) -> None:
     """Record a data-sharing agreement: the recipient then sees the provider's households."""
     with db_session() as session:
@@ -102,9 +106,11 @@ def share(provider: str = typer.Option(..., help="Acronym of the organisation th
                     provider=provider, recipient=recipient))
 
 
-@app.command("revoke")
+@app.command("revoke",
+             help=_("Revoke a data-sharing agreement: the recipient no longer sees the provider's households."))
 @friendly_errors
-def revoke(agreement_id: int, as_user: str = AS_USER) -> None:
+def revoke(agreement_id: int = typer.Argument(..., help=_("Number of the agreement, as `agreements` lists it.")),
+           as_user: str = AS_USER) -> None:
     """Revoke a data-sharing agreement: the recipient no longer sees the provider's households."""
     with db_session() as session:
         actor = acting_user(session, as_user)
@@ -112,7 +118,7 @@ def revoke(agreement_id: int, as_user: str = AS_USER) -> None:
     console.print(_("Agreement {id} revoked.", id=agreement_id))
 
 
-@app.command("agreements")
+@app.command("agreements", help=_("List the data-sharing agreements your organisation is party to."))
 @friendly_errors
 def agreements(as_user: str = AS_USER) -> None:
     """List the data-sharing agreements your organisation is party to."""

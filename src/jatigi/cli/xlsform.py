@@ -11,13 +11,13 @@ from jatigi.core.i18n import _
 from jatigi.registry import form_spec
 from jatigi.registry.xlsform import write_registration_form
 
-app = typer.Typer(no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 
 
-@app.command("registration")
+@app.command("registration", help=_("Write the household registration XLSForm, in French and English."))
 @friendly_errors
 def registration(out: Path = typer.Option(Path("registration.xlsx"), "--out", "-o",
-                                          help="Where to write the XLSForm (.xlsx).")) -> None:
+                                          help=_("Where to write the XLSForm (.xlsx)."))) -> None:
     """Write the household registration XLSForm, in French and English."""
     path = write_registration_form(out)
     console.print(_("Registration form {form_id} version {version} written to {path}.",

@@ -17,6 +17,8 @@ from jatigi.core.i18n import N_, _
 class Permission(StrEnum):
     REGISTRY_HOUSEHOLD_READ = "registry:household:read"
     REGISTRY_HOUSEHOLD_READ_ALL = "registry:household:read_all"
+    # Open sealed fields (phones, whereabouts) of households one's own organisation registered.
+    REGISTRY_HOUSEHOLD_READ_SENSITIVE = "registry:household:read_sensitive"
     REGISTRY_HOUSEHOLD_WRITE = "registry:household:write"
     REGISTRY_HOUSEHOLD_DELETE = "registry:household:delete"
     REGISTRY_HOUSEHOLD_PURGE = "registry:household:purge"
@@ -46,6 +48,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "im_officer": frozenset(
         {
             P.REGISTRY_HOUSEHOLD_READ,
+            P.REGISTRY_HOUSEHOLD_READ_SENSITIVE,
             P.REGISTRY_HOUSEHOLD_WRITE,
             P.REGISTRY_HOUSEHOLD_DELETE,
             P.REGISTRY_IMPORT_RUN,
@@ -60,6 +63,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "registration_officer": frozenset(
         {
             P.REGISTRY_HOUSEHOLD_READ,
+            P.REGISTRY_HOUSEHOLD_READ_SENSITIVE,
             P.REGISTRY_HOUSEHOLD_WRITE,
             P.REGISTRY_IMPORT_RUN,
             P.REGISTRY_SUMMARY_READ,

@@ -30,6 +30,15 @@ class Base(DeclarativeBase):
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+def code_string(length: int) -> sa.types.TypeEngine[str]:
+    """Text compared byte by byte: codes and search keys.
+
+    SQLite compares text bytewise already; PostgreSQL follows the database's collation (often
+    a language's, where "di" + anything is not a range of prefixes), so it gets collation "C".
+    """
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 

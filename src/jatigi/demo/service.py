@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 from jatigi.accounts import service as accounts
 from jatigi.accounts.models import DataSharingAgreement, Organisation, User
 from jatigi.core import audit
-from jatigi.core.authz import Actor
+from jatigi.core.authz import Actor, Permission
 from jatigi.core.db import refresh_statistics, utcnow
 from jatigi.core.errors import JatigiError
 from jatigi.core.i18n import _
 from jatigi.demo import generator
 from jatigi.places.models import AdminUnit
 from jatigi.places.service import load_gazetteer
-from jatigi.registry.models import Household, ImportBatch
+from jatigi.registry.models import Household, ImportBatch, RecordVersion
 from jatigi.registry.records import HouseholdRecord
 
 DEMO_FORMAT = "demo"
@@ -154,7 +154,11 @@ def demo_household_count(*, session: Session) -> int:
 
 def reset_registry(*, session: Session, actor: Actor) -> int:
     """Delete the demo households (with their people, consents, movements and relatives)."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_PURGE)
     batches = sa.select(ImportBatch.id).where(ImportBatch.format == DEMO_FORMAT)
+    demo_ids = sa.select(Household.id).where(Household.import_batch_id.in_(batches))
+    session.execute(sa.delete(RecordVersion).where(RecordVersion.entity_type == "household",
+                                                   RecordVersion.entity_id.in_(demo_ids)))
     done = cast(sa.CursorResult[Any], session.execute(
         sa.delete(Household).where(Household.import_batch_id.in_(batches))))
     deleted = done.rowcount or 0
@@ -178,6 +182,7 @@ def build(*, session: Session, actor: Actor, households: int = 2000, seed: int =
           on_progress: Callable[[int], None] | None = None,
           on_step: Callable[[str], None] | None = None) -> BuildResult:
     """Build the whole demo in one transaction; see the module docstring."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_WRITE)
     from jatigi.registry.writer import REGISTRY_TABLES, write_households
 
     step = on_step or (lambda _text: None)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jatigi.core.errors import ValidationFailed
+from jatigi.core.errors import JatigiError, NotFound, ValidationFailed
 from jatigi.core.i18n import _, current_language, set_language
 from jatigi.core.perf import bulk_work
 from jatigi.registry import kobo, tabular
@@ -78,10 +78,10 @@ def _submissions(plan: Plan, problems: list[Problem]) -> Iterator[RawSubmission]
         if given and plan.delimiter:
             given.delimiter = plan.delimiter
         sheet, mapping = tabular.read_table(plan.paths[0], given)
-    return tabular.submissions(sheet, mapping, problems)
+    return tabular.submissions(sheet, mapping, problems, list_name=plan.paths[0].name)
 
 
-def checked_chunks(plan: Plan, size: int = CHUNK) -> Iterator[Chunk]:
+def checked_chunks(plan: Plan, size: int = CHUNK) -> Generator[Chunk, None, None]:
     """Households checked one by one, handed out in chunks with the problems found."""
     structural: list[Problem] = []
     stream = _submissions(plan, structural)
@@ -139,11 +139,13 @@ def _work(out: Any, plan: Plan, language: str) -> None:
             for chunk in checked_chunks(plan):
                 out.put(("chunk", chunk))
         out.put(("done", None))
-    except BaseException as exc:  # handed to the importer, which decides
-        out.put(("error", exc))
+    except JatigiError as exc:  # a problem to show the user, already in their language
+        out.put(("error", (type(exc).__name__, exc.message)))
+    except BaseException as exc:  # anything else: say what it was, never hang the importer
+        out.put(("crash", f"{type(exc).__name__}: {exc}"[:500]))
 
 
-def checked_chunks_in_worker(plan: Plan) -> Iterator[Chunk]:
+def checked_chunks_in_worker(plan: Plan) -> Generator[Chunk, None, None]:
     """`checked_chunks` run in a separate process; at most a few chunks wait in between."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue(maxsize=3)
@@ -156,15 +158,18 @@ def checked_chunks_in_worker(plan: Plan) -> Iterator[Chunk]:
                 kind, payload = out.get(timeout=2)
             except queue.Empty:
                 if not worker.is_alive():
-                    raise RuntimeError(_("The import's checking process stopped unexpectedly "
-                                         "(exit code {code}).", code=worker.exitcode)) from None
+                    raise JatigiError(_("The import's checking process stopped unexpectedly "
+                                        "(exit code {code}).", code=worker.exitcode)) from None
                 continue
             if kind == "chunk":
                 yield payload
             elif kind == "done":
                 return
+            elif kind == "error":
+                name, message = payload
+                raise {"NotFound": NotFound}.get(name, ValidationFailed)(message)
             else:
-                raise payload
+                raise JatigiError(_("The import's checking process failed: {reason}.", reason=payload))
     finally:
         if worker.is_alive():
             worker.terminate()

@@ -25,6 +25,7 @@ from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import N_, _
+from jatigi.core.spreadsheet import safe_cell
 from jatigi.places.models import AdminUnit
 from jatigi.registry import vocab
 from jatigi.registry.models import Household, Person
@@ -66,16 +67,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("head_sex", N_("Sex of the head of household"), "#beneficiary+head+sex"),
     Column("registered_on", N_("Registration date"), "#date+registered"),
 )
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """Keep a spreadsheet from running a text value as a formula (CSV/formula injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
 
 def _years_before(day: date, years: int) -> date:
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,10 +135,10 @@ def import_files(*, session: Session, actor: Actor, paths: list[Path],
                 write=context_for(session, actor, org_id, batch.id))
     total = count_rows(plan) if fmt == "kobo" else 0
     result = ImportResult(status="running", batch_id=batch.id)
+    chunks = (checked_chunks_in_worker(plan) if should_run_in_worker(paths, options.parallel)
+              else checked_chunks(plan))
     try:
-        with bulk_work():
-            chunks = (checked_chunks_in_worker(plan) if should_run_in_worker(paths, options.parallel)
-                      else checked_chunks(plan))
+        with bulk_work(), closing(chunks):  # closing stops a worker process at once on error
             for chunk in chunks:
                 result.submissions += chunk.submissions
                 result.households_rejected += chunk.rejected
@@ -153,6 +154,11 @@ def import_files(*, session: Session, actor: Actor, paths: list[Path],
                     result.people_written += written.people
                 if on_progress:
                     on_progress(result.submissions, total)
+    except sa.exc.IntegrityError:
+        savepoint.rollback()
+        # Another import wrote some of the same submissions meanwhile.
+        raise ValidationFailed(_("Some of these households were imported by someone else meanwhile; "
+                                 "nothing was written. Run the import again: it will skip them.")) from None
     except BaseException:
         savepoint.rollback()
         raise

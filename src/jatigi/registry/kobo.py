@@ -205,9 +205,10 @@ class RepeatJoin:
                 if nxt is None:
                     return out
                 if nxt[0] < self.last_parent:
-                    self.problems.append(Problem(self.sheet.name, nxt[1].row, "_parent_index", str(nxt[0]), _(
-                        "This large table must be sorted by _parent_index, as Kobo exports it.")))
-                    continue
+                    # Rows of a household already passed: it would be written without them.
+                    raise ValidationFailed(_(
+                        "{sheet}, row {row}: this large table must be sorted by _parent_index, as Kobo "
+                        "exports it; nothing was written.", sheet=self.sheet.name, row=nxt[1].row))
                 self.last_parent = nxt[0]
                 self.pending = nxt
             parent, raw = self.pending

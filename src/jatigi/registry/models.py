@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jatigi.core.db import Base, BigId, utcnow
+from jatigi.core.db import Base, BigId, code_string, utcnow
 
 
 class ImportBatch(Base):
@@ -41,7 +41,7 @@ class Household(Base):
 
     population_group: Mapped[str] = mapped_column(sa.String(30))
     current_pcode: Mapped[str] = mapped_column(sa.ForeignKey("admin_units.pcode"))
-    current_admin1: Mapped[str | None] = mapped_column(sa.String(32))
+    current_admin1: Mapped[str | None] = mapped_column(code_string(32))
     address: Mapped[str | None] = mapped_column(sa.String(300))
     origin_pcode: Mapped[str | None] = mapped_column(sa.ForeignKey("admin_units.pcode"))
     displacement_date: Mapped[date | None] = mapped_column(sa.Date)
@@ -54,7 +54,9 @@ class Household(Base):
     priority_needs: Mapped[list[str] | None] = mapped_column(sa.JSON)
     # Contact phone: sealed, with a blind index for exact search.
     phone_sealed: Mapped[str | None] = mapped_column(sa.String(200))
-    phone_index: Mapped[str | None] = mapped_column(sa.String(32))
+    phone_index: Mapped[str | None] = mapped_column(code_string(32))
+    # Consent to sharing with partner organisations: without it, no agreement opens the household.
+    sharing_consent: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     # Kept in step with the members so that summaries read one table.
     member_count: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
     head_sex: Mapped[str | None] = mapped_column(sa.String(1))
@@ -74,8 +76,8 @@ class Household(Base):
     __table_args__ = (
         sa.UniqueConstraint("org_id", "source_uuid", name="uq_households_org_source"),
         # Covers the registry summary: it is answered from the index alone.
-        sa.Index("ix_households_summary", "deleted_at", "org_id", "current_admin1", "population_group",
-                 "head_sex", "member_count"),
+        sa.Index("ix_households_summary", "deleted_at", "org_id", "sharing_consent", "current_admin1",
+                 "population_group", "head_sex", "member_count"),
         sa.Index("ix_households_current_pcode", "current_pcode"),
         sa.Index("ix_households_phone_index", "phone_index"),
     )
@@ -92,8 +94,8 @@ class Person(Base):
     given_name: Mapped[str] = mapped_column(sa.String(120))
     family_name: Mapped[str] = mapped_column(sa.String(120))
     # Lower-case, accent-free forms for search by name.
-    given_key: Mapped[str] = mapped_column(sa.String(120), index=True)
-    family_key: Mapped[str] = mapped_column(sa.String(120), index=True)
+    given_key: Mapped[str] = mapped_column(code_string(120), index=True)
+    family_key: Mapped[str] = mapped_column(code_string(120), index=True)
     sex: Mapped[str] = mapped_column(sa.String(1))
     birth_date: Mapped[date | None] = mapped_column(sa.Date)
     age_estimated: Mapped[bool] = mapped_column(sa.Boolean, default=False)

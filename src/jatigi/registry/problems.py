@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jatigi.core.i18n import _
+from jatigi.core.spreadsheet import safe_cell
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,6 @@ def write_report(problems: Iterable[Problem], path: Path) -> int:
         w = csv.writer(fh)
         w.writerow([_("Sheet"), _("Row"), _("Column"), _("Value"), _("Problem")])
         for p in problems:
-            w.writerow([p.sheet, p.row, p.column, _safe_cell(p.value), p.message])
+            w.writerow([safe_cell(p.sheet), p.row, safe_cell(p.column), safe_cell(p.value), p.message])
             n += 1
     return n
-
-
-def _safe_cell(value: str) -> str:
-    """Keep a spreadsheet from running a value as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -23,6 +23,7 @@ from jatigi.core.db import utcnow
 from jatigi.core.errors import NotFound, ValidationFailed
 from jatigi.core.i18n import _
 from jatigi.places.models import AdminUnit
+from jatigi.registry import limits
 from jatigi.registry.models import (
     Consent,
     Household,
@@ -42,8 +43,15 @@ SEARCH_LIMIT = 50
 def visibility(actor: Actor) -> list[sa.ColumnElement[bool]]:
     """The SQL conditions that keep an actor to the households they may see."""
     conds: list[sa.ColumnElement[bool]] = [Household.deleted_at.is_(None)]
-    if not actor.sees_all:
-        conds.append(Household.org_id.in_(sorted(actor.visible_org_ids) or [-1]))
+    if actor.sees_all:
+        return conds
+    partners = sorted(actor.visible_org_ids - {actor.org_id})
+    own = Household.org_id == (actor.org_id if actor.org_id is not None else -1)
+    if partners:
+        # An agreement opens a partner's households only where the household consented to sharing.
+        conds.append(sa.or_(own, sa.and_(Household.org_id.in_(partners), Household.sharing_consent.is_(True))))
+    else:
+        conds.append(own)
     return conds
 
 
@@ -80,13 +88,27 @@ def get_household(*, session: Session, actor: Actor, code: str) -> HouseholdDeta
     movements = list(session.scalars(
         sa.select(Movement).where(Movement.household_id == hh.id).order_by(Movement.moved_on, Movement.id)))
     consents = list(session.scalars(sa.select(Consent).where(Consent.household_id == hh.id)))
-    audit.record(session, actor, "household.read", "household", hh.code)
+    opened = sealed_fields_opened(actor, hh, consents)
+    audit.record(session, actor, "household.read", "household", hh.code, {"opened": opened} if opened else None)
+    phones = "phone" in opened
     return HouseholdDetail(
         household=hh, members=members, relatives=relatives, movements=movements, consents=consents,
-        phone=keys.open(hh.phone_sealed),
-        member_phones={p.id: keys.open(p.phone_sealed) for p in members},
-        whereabouts={r.id: keys.open(r.whereabouts_sealed) for r in relatives},
+        phone=keys.open(hh.phone_sealed) if phones else None,
+        member_phones={p.id: keys.open(p.phone_sealed) if phones else None for p in members},
+        whereabouts={r.id: keys.open(r.whereabouts_sealed) if "whereabouts" in opened else None
+                     for r in relatives},
     )
+
+
+def sealed_fields_opened(actor: Actor, hh: Household, consents: list[Consent]) -> list[str]:
+    """Which sealed fields this actor may read: only the registering organisation's staff with the
+    permission, and only for the purposes the household consented to (contact, tracing)."""
+    if not actor.can(Permission.REGISTRY_HOUSEHOLD_READ_SENSITIVE):
+        return []
+    if hh.org_id != actor.org_id and not actor.sees_all:
+        return []
+    given = {c.purpose for c in consents if c.given and c.withdrawn_on is None}
+    return [name for name, purpose in (("phone", "contact"), ("whereabouts", "tracing")) if purpose in given]
 
 
 @dataclass
@@ -107,8 +129,9 @@ class SearchResult:
 
 
 def _prefix(column: Any, term: str) -> sa.ColumnElement[bool]:
-    # The range lets SQLite and PostgreSQL use the index; LIKE keeps the meaning exact.
-    return sa.and_(column >= term, column < term + "\x7f", column.like(term + "%"))
+    # The range lets SQLite and PostgreSQL use the index (the columns compare bytewise, see
+    # `code_string`); LIKE keeps the meaning exact.
+    return sa.and_(column >= term, column < term + "\U0010ffff", column.like(term + "%"))
 
 
 def search(*, session: Session, actor: Actor, q: str | None = None, phone: str | None = None,
@@ -128,6 +151,9 @@ def search(*, session: Session, actor: Actor, q: str | None = None, phone: str |
         conds.append(Household.id.in_(person_match))
     if phone and phone.strip():
         digits = normalise_phone(phone)
+        if digits is None or not 8 <= len(digits) <= 15:
+            raise ValidationFailed(_("{value} is not a phone number; accepted: 8 digits, or +223 and 8 digits.",
+                                     value=phone))
         index = keyring().index(digits)
         conds.append(sa.or_(
             Household.phone_index == index,
@@ -140,8 +166,11 @@ def search(*, session: Session, actor: Actor, q: str | None = None, phone: str |
     if len(conds) == len(visibility(actor)):
         raise ValidationFailed(_("Give a name, a phone number or a P-code to search for."))
     result = _page(session, conds, limit, offset)
+    # The trail keeps what was found, and the name searched for only as a keyed hash: an auditor
+    # holding the key can check whether a given name was searched, a reader of the trail cannot.
+    name_hash = keyring().index(name_key(q)) if q and q.strip() else None
     audit.record(session, actor, "household.search", "household", None,
-                 {"q": q, "phone": bool(phone), "pcode": pcode, "codes": [h.code for h in result.hits]})
+                 {"name": name_hash, "phone": bool(phone), "pcode": pcode, "codes": [h.code for h in result.hits]})
     return result
 
 
@@ -222,7 +251,7 @@ EDITABLE = {
     "population_group": "population_group", "current_pcode": "pcode", "address": "text",
     "origin_pcode": "pcode", "displacement_date": "date", "arrival_date": "date",
     "living_arrangement": "living_arrangement", "households_in_dwelling": "int_dwelling",
-    "monthly_rent_xof": "int_money", "rent_arrears_xof": "int_money", "intention": "intention",
+    "monthly_rent_xof": "int_rent", "rent_arrears_xof": "int_arrears", "intention": "intention",
     "priority_needs": "needs", "phone": "phone",
 }
 
@@ -262,28 +291,41 @@ def update_household(*, session: Session, actor: Actor, code: str, changes: dict
         "pcode": lambda n: checker.pcode(row, n, required=n == "current_pcode"),
         "text": lambda n: checker.text(row, n),
         "date": lambda n: checker.day(row, n),
-        "int_dwelling": lambda n: checker.integer(row, n, 1, 30),
-        "int_money": lambda n: checker.integer(row, n, 0, 50_000_000),
+        "int_dwelling": lambda n: checker.integer(row, n, *limits.HOUSEHOLDS_IN_DWELLING),
+        "int_rent": lambda n: checker.integer(row, n, *limits.MONTHLY_RENT_XOF),
+        "int_arrears": lambda n: checker.integer(row, n, *limits.RENT_ARREARS_XOF),
         "needs": lambda n: checker.many(row, n, "needs") or None,
         "phone": lambda n: checker.phone(row, n),
     }
-    clean = {name: kind_to_check[EDITABLE[name]](name) for name in changes}
+    clean: dict[str, Any] = {name: kind_to_check[EDITABLE[name]](name) for name in changes}
+    displaced: date | None = clean.get("displacement_date", hh.displacement_date)
+    arrived: date | None = clean.get("arrival_date", hh.arrival_date)
+    if displaced and arrived and arrived < displaced:
+        checker.add(row, "arrival_date", arrived, _("Arrival is before displacement ({date}).",
+                                                    date=displaced.isoformat()))
     if checker.problems:
-        raise ValidationFailed("; ".join(f"{p.column}: {p.message}" for p in checker.problems))
-    session.add(RecordVersion(entity_type="household", entity_id=hh.id, version=hh.version,
-                              data=_snapshot(hh), changed_by=actor.user_id))
-    changed = []
+        raise ValidationFailed("; ".join(
+            _("{column}: {message} (value: {value})", column=p.column, message=p.message, value=p.value)
+            for p in checker.problems))
+    keys = keyring()
+    new_values: dict[str, Any] = {}
     for name, value in clean.items():
         if name == "phone":
             digits = normalise_phone(str(value) if value else None)
-            hh.phone_sealed, hh.phone_index = keyring().seal(digits), keyring().index(digits)
-            changed.append(name)
-            continue
-        if getattr(hh, name) != value:
-            setattr(hh, name, value)
-            changed.append(name)
-        if name == "current_pcode":
-            hh.current_admin1 = session.scalar(sa.select(AdminUnit.admin1_pcode).where(AdminUnit.pcode == value))
+            if keys.index(digits) != hh.phone_index:
+                new_values.update(phone_sealed=keys.seal(digits), phone_index=keys.index(digits))
+        elif getattr(hh, name) != value:
+            new_values[name] = value
+    if not new_values:
+        return hh  # nothing changes: no new version
+    session.add(RecordVersion(entity_type="household", entity_id=hh.id, version=hh.version,
+                              data=_snapshot(hh), changed_by=actor.user_id))
+    if "current_pcode" in new_values:
+        new_values["current_admin1"] = session.scalar(
+            sa.select(AdminUnit.admin1_pcode).where(AdminUnit.pcode == new_values["current_pcode"]))
+    for name, value in new_values.items():
+        setattr(hh, name, value)
+    changed = sorted({"phone" if n.startswith("phone_") else n for n in new_values} - {"current_admin1"})
     hh.version += 1
     hh.updated_at = utcnow()
     hh.updated_by = actor.user_id

@@ -26,6 +26,7 @@ values:
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -123,7 +124,16 @@ def read_hxl(path: Path) -> tuple[Sheet, Mapping]:
     return Sheet(path.stem, headers, numbered(), len(rows)), mapping
 
 
-def submissions(sheet: Sheet, mapping: Mapping, problems: list[Problem]) -> Iterator[RawSubmission]:
+def source_key(list_name: str, household_key: str) -> str:
+    """A partner's household key is unique only within its list: `M-001` of the Mopti list is
+    not `M-001` of the Ségou list. Keys are kept per list (by file name), so re-importing a list
+    skips what it already brought, and another list's keys do not collide with it."""
+    digest = hashlib.sha256(list_name.encode("utf-8")).hexdigest()[:8]
+    return f"{digest}:{household_key}"
+
+
+def submissions(sheet: Sheet, mapping: Mapping, problems: list[Problem],
+                list_name: str = "") -> Iterator[RawSubmission]:
     index = {h: i for i, h in enumerate(sheet.headers)}
     missing = [h for h in mapping.columns.values() if h not in index]
     if missing:
@@ -161,7 +171,7 @@ def submissions(sheet: Sheet, mapping: Mapping, problems: list[Problem]) -> Iter
         head = next((r for r in rows if str(r.values.get("relationship") or "").strip().lower() == "head"), rows[0])
         main_values = {f: v for f, v in head.values.items() if f in HOUSEHOLD_FIELDS}
         if "household_key" in mapping.columns:
-            main_values[form_spec.META_UUID] = key
+            main_values[form_spec.META_UUID] = source_key(list_name or sheet.name, key)
             head.columns = {**head.columns, form_spec.META_UUID: mapping.columns["household_key"]}
         main = RawRow(head.sheet, head.row, main_values, head.columns)
         members = [RawRow(r.sheet, r.row, {f: v for f, v in r.values.items() if f in MEMBER_FIELDS}, r.columns)

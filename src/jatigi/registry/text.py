@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_NON_WORD = re.compile(r"[^a-z0-9]+")
+_NON_WORD = re.compile(r"[\W_]+")
 
 
 def _fold_table() -> dict[int, str]:
@@ -23,7 +23,8 @@ _FOLD = _fold_table()
 
 
 def name_key(value: str | None) -> str:
-    """`Keïta` → `keita`, `N'Diaye` → `n diaye`: what name search compares."""
+    """`Keïta` → `keita`, `N'Diaye` → `n diaye`: what name search compares. Letters of other
+    scripts (Arabic, Tifinagh) are kept, lower-cased where the script has case."""
     if not value:
         return ""
     folded = value.translate(_FOLD)

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from jatigi.core.crypto import normalise_phone
 from jatigi.core.i18n import _, use_language
-from jatigi.registry import form_spec, vocab
+from jatigi.registry import form_spec, limits, vocab
 from jatigi.registry.problems import Problem
 from jatigi.registry.records import (
     ConsentRecord,
@@ -169,7 +169,7 @@ class Checker:
     def integer(self, row: RawRow, name: str, low: int, high: int, *, required: bool = False) -> int | None:
         value = row.values.get(name)
         text = _text(value)
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             number = int(text)
             if low <= number <= high:
                 return number
@@ -284,8 +284,8 @@ def check_submission(sub: RawSubmission, ctx: Context) -> tuple[HouseholdRecord 
         c.add(m, "arrival_date", m.values.get("arrival_date"),
               _("Arrival is before displacement ({date}).", date=displaced_on.isoformat()))
     registered_on = _registration_day(c, m)
-    rent = c.integer(m, "monthly_rent_xof", 0, 5_000_000)
-    arrears = c.integer(m, "rent_arrears_xof", 0, 50_000_000)
+    rent = c.integer(m, "monthly_rent_xof", *limits.MONTHLY_RENT_XOF)
+    arrears = c.integer(m, "rent_arrears_xof", *limits.RENT_ARREARS_XOF)
     record = HouseholdRecord(
         population_group=group or "",
         current_pcode=current or "",
@@ -296,7 +296,7 @@ def check_submission(sub: RawSubmission, ctx: Context) -> tuple[HouseholdRecord 
         origin_pcode=c.pcode(m, "origin_pcode"),
         displacement_date=displaced_on,
         arrival_date=arrived_on,
-        households_in_dwelling=c.integer(m, "households_in_dwelling", 1, 30),
+        households_in_dwelling=c.integer(m, "households_in_dwelling", *limits.HOUSEHOLDS_IN_DWELLING),
         monthly_rent_xof=rent,
         rent_arrears_xof=arrears,
         intention=c.one(m, "intention", "intention"),
@@ -331,7 +331,7 @@ def _age_on(born: date, on: date) -> int:
 
 def _member(c: Checker, r: RawRow, line_no: int, registered_on: date) -> PersonRecord:
     born = c.day(r, "birth_date")
-    age = c.integer(r, "age", 0, 120)
+    age = c.integer(r, "age", *limits.AGE_YEARS)
     estimated = False
     if born is None and age is not None:
         # The date on which the person had exactly the stated age at registration.

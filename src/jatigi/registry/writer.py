@@ -191,6 +191,7 @@ def _household_row(r: HouseholdRecord, keys: Any, ctx: WriteContext, now: dateti
         "intention": r.intention, "priority_needs": r.priority_needs or None,
         "phone_sealed": keys.seal(phone), "phone_index": keys.index(phone),
         "member_count": len(r.members), "head_sex": head.sex if head else None,
+        "sharing_consent": any(c.purpose == "data_sharing" and c.given for c in r.consents),
         "registered_on": r.registered_on or date.today(), "enumerator": r.enumerator,
         "version": 1, "created_at": now, "created_by": ctx.user_id,
         "updated_at": now, "updated_by": ctx.user_id,

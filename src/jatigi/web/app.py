@@ -6,15 +6,18 @@ document is at /api/v1/openapi.json for integrations.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jatigi.core.errors import JatigiError, Unauthorized
-from jatigi.core.i18n import LANGUAGES, _, normalise_language, use_language
+from jatigi.core.i18n import LANGUAGES, N_, _, normalise_language, use_language
 from jatigi.web.deps import access_rules, include_api_router, public
 
 API_PREFIX = "/api/v1"
@@ -114,6 +117,157 @@ def _jatigi_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
 
+# ---- request validation: Pydantic's errors as the app's own problems, in the user's language --
+
+_WHERE = ("body", "query", "path", "header", "cookie")
+_SHOWN_VALUE = 80
+
+# Pydantic error type → the kind of value that was expected (translated where shown).
+_KINDS: dict[str, str] = {
+    **dict.fromkeys(("string_type", "string_unicode", "string_sub_type"), N_("string")),
+    **dict.fromkeys(("int_type", "int_parsing", "int_parsing_size", "int_from_float"), N_("integer")),
+    **dict.fromkeys(("float_type", "float_parsing", "decimal_type", "decimal_parsing", "finite_number"),
+                    N_("number")),
+    **dict.fromkeys(("bool_type", "bool_parsing"), N_("boolean")),
+    **dict.fromkeys(("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact",
+                     "date_past", "date_future"), N_("date")),
+    **dict.fromkeys(("datetime_type", "datetime_parsing", "datetime_object_invalid",
+                     "datetime_from_date_parsing"), N_("date and time")),
+    **dict.fromkeys(("list_type", "tuple_type", "set_type", "frozen_set_type", "iterable_type"), N_("list")),
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type", "dataclass_type",
+                     "mapping_type"), N_("object")),
+}
+
+
+def _place(error: Mapping[str, Any], body: Any) -> tuple[str, str | None]:
+    """Where an error is: the dotted place in the request without where it came from (body,
+    query…), and the place of the union whose member failed, if one did.
+
+    Pydantic adds the member of a union it tried (`str`, `int`, `list[str]`…) to the location;
+    those are dropped by following the location through the body that was sent.
+    """
+    loc = list(error.get("loc") or ())
+    if not loc or loc[0] not in _WHERE:
+        return ".".join(str(part) for part in loc), None
+    where, rest = loc[0], loc[1:]
+    if where != "body":
+        return ".".join(str(part) for part in rest), None
+    parts: list[str] = []
+    union: str | None = None
+    current = body
+    for i, part in enumerate(rest):
+        if isinstance(current, Mapping) and isinstance(part, str) and part in current:
+            current = current[part]
+        elif (isinstance(current, Sequence) and not isinstance(current, str | bytes)
+              and isinstance(part, int) and 0 <= part < len(current)):
+            current = current[part]
+        elif not (i == len(rest) - 1 and error.get("type") == "missing"):
+            # A union member's tag, or a position in a body that is not JSON.
+            if union is None and isinstance(part, str):
+                union = ".".join(parts)
+            continue
+        parts.append(str(part))
+    return ".".join(parts), union
+
+
+def _shown_value(error: Mapping[str, Any], column: str) -> str:
+    if error.get("type") in ("missing", "json_invalid") or "password" in column.rpartition(".")[2]:
+        return ""  # nothing was given, or a secret
+    value = error.get("input")
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= _SHOWN_VALUE else text[:_SHOWN_VALUE] + "…"
+
+
+def _accepted(expected: Any) -> str:
+    """Pydantic's "'a', 'b' or 'c'" as "'a', 'b', 'c'": the "or" would stay English."""
+    text = str(expected)
+    head, sep, last = text.rpartition(" or ")
+    return f"{head}, {last}" if sep else text
+
+
+def _message(error: Mapping[str, Any]) -> str | None:
+    """The translated message for an error other than a wrong type; None for a wrong type."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return _("This value is required.")
+    if kind in _KINDS:
+        return None
+    if kind == "extra_forbidden":
+        return _("Unknown field.")
+    if kind == "json_invalid":
+        loc = error.get("loc") or ()
+        position = loc[-1] if loc and isinstance(loc[-1], int) else 0
+        return _("The request body is not valid JSON (at character {position}).", position=position)
+    if kind in ("enum", "literal_error") and "expected" in ctx:
+        return _("Unknown choice; accepted: {accepted}.", accepted=_accepted(ctx["expected"]))
+    if kind == "string_too_long" and "max_length" in ctx:
+        return _("At most {n} characters.", n=ctx["max_length"])
+    if kind == "string_too_short" and "min_length" in ctx:
+        return _("At least {n} characters.", n=ctx["min_length"])
+    if kind == "too_long" and "max_length" in ctx:
+        return _("At most {n} items.", n=ctx["max_length"])
+    if kind == "too_short" and "min_length" in ctx:
+        return _("At least {n} items.", n=ctx["min_length"])
+    if kind == "greater_than" and "gt" in ctx:
+        return _("Must be greater than {limit}.", limit=ctx["gt"])
+    if kind == "greater_than_equal" and "ge" in ctx:
+        return _("Must be at least {limit}.", limit=ctx["ge"])
+    if kind == "less_than" and "lt" in ctx:
+        return _("Must be less than {limit}.", limit=ctx["lt"])
+    if kind == "less_than_equal" and "le" in ctx:
+        return _("Must be at most {limit}.", limit=ctx["le"])
+    return _("Not accepted here.")
+
+
+def _wrong_kind(kinds: list[str]) -> str:
+    names = [_(k) for k in dict.fromkeys(kinds)]
+    shown = names[0] if len(names) == 1 else _("{first} or {last}", first=", ".join(names[:-1]), last=names[-1])
+    return _("Not a valid {kind}.", kind=shown)
+
+
+def validation_problems(errors: Sequence[Mapping[str, Any]], body: Any = None) -> list[dict[str, Any]]:
+    """Pydantic's errors as problems {sheet, row, column, value, message}, one per place.
+
+    A value that matches no member of a union gives an error per member. Where the value had the
+    shape of a member and failed inside it (a list with a number among its texts), only that is
+    told; otherwise the errors make one problem: a missing value, a broken rule, else the kinds
+    of value accepted.
+    """
+    placed = [(error, *_place(error, body)) for error in errors]
+    failed_inside = {union for _e, column, union in placed if union is not None and column != union}
+    grouped: dict[str, list[tuple[Mapping[str, Any], str | None]]] = {}
+    for error, column, union in placed:
+        if union in failed_inside and column == union and error.get("type") in _KINDS:
+            continue
+        grouped.setdefault(column, []).append((error, _message(error)))
+    problems = []
+    for column, group in grouped.items():
+        told = [(error, message) for error, message in group if message is not None]
+        if told:
+            error, message = told[0]
+        else:
+            error, message = group[0][0], _wrong_kind([_KINDS[str(e["type"])] for e, _m in group])
+        problems.append({"sheet": "request", "row": 1, "column": column, "value": _shown_value(error, column),
+                         "message": message})
+    return problems
+
+
+async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
+    # Runs where the route would have: in the language of the signed-in user, else the client's.
+    assert isinstance(exc, RequestValidationError)
+    problems = validation_problems(exc.errors(), exc.body)
+    return JSONResponse({"detail": _("The request was not accepted: {n} problems.", n=len(problems)),
+                         "problem_count": len(problems), "problems": problems}, status_code=422)
+
+
 def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     from jatigi.accounts.api import router as accounts_router
     from jatigi.places.api import router as places_router
@@ -128,6 +282,7 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
         redoc_url=None,
     )
     app.add_exception_handler(JatigiError, _jatigi_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
 
     @app.get("/", include_in_schema=False, dependencies=[Depends(public)])
     def root() -> RedirectResponse:

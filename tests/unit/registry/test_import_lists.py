@@ -16,6 +16,7 @@ from jatigi.places.service import load_gazetteer
 from jatigi.registry.hxl_tags import IMPORT_TAGS
 from jatigi.registry.importer import ImportOptions, import_files
 from jatigi.registry.models import Household, Person
+from jatigi.registry.tabular import source_key
 from tests import kobo_files as kf
 
 PARTNER_ROWS = [
@@ -76,12 +77,17 @@ def test_partner_list_through_a_mapping_groups_people_into_households(session, o
     assert result.status == "committed", [p.line() for p in result.problems]
     assert (result.households_written, result.people_written) == (2, 3)
     groups = dict(session.execute(sa.select(Household.source_uuid, Household.population_group)).all())
-    assert groups == {"M-001": "idp", "M-002": "host"}
+    assert groups == {source_key("liste.csv", "M-001"): "idp", source_key("liste.csv", "M-002"): "host"}
     ages = session.scalars(sa.select(Person.age_estimated)).all()
     assert all(ages)
     again = import_files(session=session, actor=SYSTEM, paths=[data],
                          options=ImportOptions(org="AMSS", mapping=mapping))
     assert again.households_skipped == 2 and again.households_written == 0
+    # Another partner's list reusing the same household keys is other families, not a re-import.
+    other = _write_csv(tmp_path / "liste-segou.csv", PARTNER_ROWS)
+    third = import_files(session=session, actor=SYSTEM, paths=[other],
+                         options=ImportOptions(org="AMSS", mapping=mapping))
+    assert (third.households_written, third.households_skipped) == (2, 0)
 
 
 def test_mapping_naming_an_unknown_field_is_refused(session, org, tmp_path: Path) -> None:

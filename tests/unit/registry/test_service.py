@@ -100,3 +100,78 @@ def test_summary_counts_households_people_and_female_heads(session: Session, cod
     assert [(r.admin1_pcode, r.admin1_name, r.population_group, r.households, r.people, r.female_headed)
             for r in rows] == [("ML09", "Bamako", "idp", 5, 15, 5)]
     assert service.summary(session=session, actor=f.actor(session, "vera"))[0].households == 5
+
+
+def test_a_wrong_or_other_phone_finds_nothing(session: Session, codes: dict[str, list[str]]) -> None:
+    alice = f.actor(session, "alice")
+    with pytest.raises(ValidationFailed, match="not a phone number"):
+        service.search(session=session, actor=alice, phone="abc")
+    assert service.search(session=session, actor=alice, phone="70 00 00 01").total == 0
+    # The head's own phone finds the household too.
+    assert service.search(session=session, actor=alice, phone="66554433").total == 5
+
+
+def test_names_in_arabic_script_are_found_by_their_first_letters(session: Session, codes: dict[str, list[str]]) -> None:
+    from datetime import date
+
+    from jatigi.registry.records import PersonRecord
+
+    alice = f.actor(session, "alice")
+    code = f.household(session, alice, members=[PersonRecord(1, "محمد", "الأنصاري", "m", "head", date(1970, 1, 1))])
+    hits = service.search(session=session, actor=alice, q="محم")
+    assert [h.code for h in hits.hits] == [code]
+    assert service.search(session=session, actor=alice, q="maig").total == 5
+
+
+def test_an_agreement_opens_only_households_that_consented_to_sharing(session: Session) -> None:
+    from datetime import date
+
+    from jatigi.accounts import service as accounts
+    from jatigi.registry.records import ConsentRecord
+
+    f.places(session)
+    f.org(session, "ONGA")
+    f.org(session, "ONGB")
+    f.user(session, "alice", "ONGA")
+    f.user(session, "bob", "ONGB")
+    alice = f.actor(session, "alice")
+    shared = f.household(session, alice)
+    private = f.household(session, alice, consents=[ConsentRecord("registration", True),
+                                                    ConsentRecord("data_sharing", False)])
+    accounts.create_agreement(session=session, actor=SYSTEM, provider="ONGA", recipient="ONGB",
+                              purpose="Cash 2014", signed_on=date(2014, 1, 1))
+    bob = f.actor(session, "bob")
+    assert [h.code for h in service.list_households(session=session, actor=bob).hits] == [shared]
+    with pytest.raises(NotFound):
+        service.get_household(session=session, actor=bob, code=private)
+    assert sum(r.households for r in service.summary(session=session, actor=bob)) == 1
+    # The owner sees both.
+    assert service.list_households(session=session, actor=alice).total == 2
+
+
+def test_phones_and_whereabouts_open_only_for_the_registering_organisation_with_consent(session: Session) -> None:
+    from datetime import date
+
+    from jatigi.accounts import service as accounts
+    from jatigi.registry.records import ConsentRecord, RelativeRecord
+
+    f.places(session)
+    f.org(session, "ONGA")
+    f.org(session, "ONGB")
+    f.user(session, "alice", "ONGA")
+    f.user(session, "bob", "ONGB")
+    alice = f.actor(session, "alice")
+    relatives = [RelativeRecord("Oumar Maïga", "spouse", "m", 40, whereabouts="Vu à Gao en mars")]
+    code = f.household(session, alice, relatives=relatives)
+    no_contact = f.household(session, alice, relatives=relatives, consents=[
+        ConsentRecord("registration", True), ConsentRecord("data_sharing", True)])
+    accounts.create_agreement(session=session, actor=SYSTEM, provider="ONGA", recipient="ONGB",
+                              purpose="Tracing", signed_on=date(2014, 1, 1))
+    mine = service.get_household(session=session, actor=alice, code=code)
+    assert mine.phone == "22376123456" and list(mine.whereabouts.values()) == ["Vu à Gao en mars"]
+    unconsented = service.get_household(session=session, actor=alice, code=no_contact)
+    assert unconsented.phone is None and list(unconsented.whereabouts.values()) == [None]
+    partner = service.get_household(session=session, actor=f.actor(session, "bob"), code=code)
+    assert partner.phone is None and list(partner.whereabouts.values()) == [None]
+    opened = session.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "household.read")).all()
+    assert opened == [{"opened": ["phone", "whereabouts"]}, None, None]
