@@ -76,8 +76,8 @@ class Household(Base):
     __table_args__ = (
         sa.UniqueConstraint("org_id", "source_uuid", name="uq_households_org_source"),
         # Covers the registry summary: it is answered from the index alone.
-        sa.Index("ix_households_summary", "deleted_at", "org_id", "sharing_consent", "current_admin1",
-                 "population_group", "head_sex", "member_count"),
+        sa.Index("ix_households_summary", "deleted_at", "org_id", "current_admin1", "population_group",
+                 "head_sex", "member_count", "sharing_consent"),
         sa.Index("ix_households_current_pcode", "current_pcode"),
         sa.Index("ix_households_phone_index", "phone_index"),
     )

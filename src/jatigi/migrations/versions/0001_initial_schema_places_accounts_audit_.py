@@ -228,7 +228,7 @@ def upgrade() -> None:
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.create_index('ix_households_current_pcode', ['current_pcode'], unique=False)
         batch_op.create_index('ix_households_phone_index', ['phone_index'], unique=False)
-        batch_op.create_index('ix_households_summary', ['deleted_at', 'org_id', 'sharing_consent', 'current_admin1', 'population_group', 'head_sex', 'member_count'], unique=False)
+        batch_op.create_index('ix_households_summary', ['deleted_at', 'org_id', 'current_admin1', 'population_group', 'head_sex', 'member_count', 'sharing_consent'], unique=False)
 
     op.create_table('consents',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
