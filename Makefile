@@ -39,5 +39,5 @@ clean:
 
 # Refresh the French catalogue from the source (new messages appear untranslated).
 messages: setup
-	$(BIN)/pybabel extract -k _ -k N_ --no-location --sort-output -o /tmp/jatigi-messages.pot src/jatigi
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output -o /tmp/jatigi-messages.pot .
 	$(BIN)/pybabel update -i /tmp/jatigi-messages.pot -d src/jatigi/core/locales -l fr --no-fuzzy-matching

@@ -63,10 +63,11 @@ def _codes(resp: object) -> set[str]:
     return {item["code"] for item in resp.json()["items"]}  # type: ignore[attr-defined]
 
 
-def test_root_leads_to_the_index_and_there_is_no_cdn_page(client: TestClient) -> None:
+def test_the_api_index_and_no_cdn_documentation_page(client: TestClient) -> None:
+    # The root is the dashboard for people (see the page tests); the API has its own index.
     resp = client.get("/", follow_redirects=False)
-    assert resp.status_code in (302, 307) and resp.headers["location"] == "/api/v1/"
-    index = client.get("/").json()
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/login")
+    index = client.get("/api/v1/").json()
     assert index["name"] == "Jatigi" and index["links"]["households"] == "/api/v1/households"
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/households/{code}" in schema["paths"]

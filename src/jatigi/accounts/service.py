@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from jatigi.accounts.models import (
     ApiToken,
@@ -21,10 +22,11 @@ from jatigi.accounts.models import (
     User,
     UserRole,
 )
+from jatigi.accounts.sessions import close_sessions_of
 from jatigi.core import audit
 from jatigi.core.authz import DEFAULT_ROLE_PERMISSIONS, Actor, Permission
 from jatigi.core.db import utcnow
-from jatigi.core.errors import NotFound, Unauthorized, ValidationFailed
+from jatigi.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from jatigi.core.i18n import _
 
 MAX_FAILED_LOGINS = 6
@@ -102,6 +104,7 @@ def create_user(*, session: Session, actor: Actor, username: str, full_name: str
             known = ", ".join(session.scalars(sa.select(Role.name).order_by(Role.name)))
             raise ValidationFailed(_("Unknown role {role}; accepted: {accepted}.", role=name, accepted=known))
         role_rows.append(role)
+    _check_may_grant(session=session, actor=actor, org_id=org.id, role_ids=[r.id for r in role_rows])
     user = User(username=username, full_name=full_name.strip() or username, email=email, org_id=org.id,
                 password_hash=hash_password(password), language=language)
     session.add(user)
@@ -245,6 +248,124 @@ def revoke_agreement(*, session: Session, actor: Actor, agreement_id: int) -> Da
         raise NotFound(_("No agreement {id}.", id=agreement_id))
     if not actor.sees_all and actor.org_id != dsa.provider_org_id:
         raise ValidationFailed(_("Only the providing organisation may revoke its agreement."))
+    if dsa.revoked_at is not None:
+        return dsa  # already revoked: keep the date it ended
     dsa.revoked_at = utcnow()
     audit.record(session, actor, "agreement.revoke", "agreement", dsa.id)
     return dsa
+
+
+# ---- administration: listing, (de)activating, roles, agreements ------------------------------
+
+
+def _check_may_grant(*, session: Session, actor: Actor, org_id: int, role_ids: list[int]) -> None:
+    """Outside the system administrators, a user manages only their own organisation's users and
+    gives no role with a permission they lack themselves."""
+    if actor.sees_all:
+        return
+    if org_id != actor.org_id:
+        raise Forbidden(_("You may manage only the users of your own organisation."))
+    granted = set(session.scalars(sa.select(RolePermission.permission)
+                                  .where(RolePermission.role_id.in_(role_ids)))) if role_ids else set()
+    beyond = sorted(granted - set(actor.permissions))
+    if beyond:
+        raise Forbidden(_("You may not give a role with permissions you do not hold yourself: {permissions}.",
+                          permissions=", ".join(beyond)))
+
+
+def organisations(*, session: Session) -> list[Organisation]:
+    """Every organisation, by acronym: their names are not confidential, and forms choose among them."""
+    return list(session.scalars(sa.select(Organisation).order_by(Organisation.acronym)))
+
+
+@dataclass(frozen=True)
+class UserRow:
+    user: User
+    organisation: str
+    roles: tuple[str, ...]
+
+
+def list_users(*, session: Session, actor: Actor) -> list[UserRow]:
+    """The users the actor may see: all for a system administrator, else their organisation's."""
+    actor.require(Permission.ACCOUNTS_USER_READ)
+    q = (sa.select(User, Organisation.acronym).join(Organisation, Organisation.id == User.org_id)
+         .order_by(Organisation.acronym, User.username))
+    if not actor.sees_all:
+        q = q.where(User.org_id == (actor.org_id if actor.org_id is not None else -1))
+    rows = session.execute(q).all()
+    roles: dict[int, list[str]] = {}
+    ids = [user.id for user, _acronym in rows]
+    if ids:
+        for user_id, name in session.execute(
+                sa.select(UserRole.user_id, Role.name).join(Role, Role.id == UserRole.role_id)
+                .where(UserRole.user_id.in_(ids)).order_by(Role.name)):
+            roles.setdefault(user_id, []).append(name)
+    return [UserRow(user, acronym, tuple(roles.get(user.id, ()))) for user, acronym in rows]
+
+
+def set_user_active(*, session: Session, actor: Actor, user_id: int, active: bool) -> User:
+    """Deactivate a user (their sessions end at once; tokens stop working) or reactivate them."""
+    actor.require(Permission.ACCOUNTS_USER_WRITE)
+    user = session.get(User, user_id)
+    if user is None or (not actor.sees_all and user.org_id != actor.org_id):
+        raise NotFound(_("No user {id}.", id=user_id))
+    if not active and user.id == actor.user_id:
+        raise ValidationFailed(_("You cannot deactivate your own account."))
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    if active:
+        user.failed_logins = 0
+        user.locked_until = None
+    else:
+        close_sessions_of(session=session, user_id=user.id)
+    audit.record(session, actor, "user.reactivate" if active else "user.deactivate", "user", user.id,
+                 {"username": user.username})
+    return user
+
+
+def role_permissions(*, session: Session, actor: Actor) -> dict[str, list[str]]:
+    """Each role with its permissions, as the role_permissions table holds them."""
+    actor.require(Permission.ACCOUNTS_USER_READ)
+    found: dict[str, list[str]] = {name: [] for name in session.scalars(sa.select(Role.name).order_by(Role.name))}
+    for name, permission in session.execute(
+            sa.select(Role.name, RolePermission.permission).join(RolePermission, RolePermission.role_id == Role.id)
+            .order_by(Role.name, RolePermission.permission)):
+        found[name].append(permission)
+    return found
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    agreement: DataSharingAgreement
+    provider: str
+    recipient: str
+    status: str  # active, revoked, expired, pending
+
+
+def _agreement_status(dsa: DataSharingAgreement, today: date) -> str:
+    if dsa.revoked_at is not None:
+        return "revoked"
+    if dsa.valid_until is not None and dsa.valid_until < today:
+        return "expired"
+    if dsa.valid_from > today:
+        return "pending"
+    return "active"
+
+
+def list_agreements(*, session: Session, actor: Actor) -> list[AgreementRow]:
+    """The agreements the actor's organisation is party to (all of them for a system administrator)."""
+    actor.require(Permission.ACCOUNTS_USER_READ)
+    DSA = DataSharingAgreement
+    provider = aliased(Organisation)
+    recipient = aliased(Organisation)
+    q = (sa.select(DSA, provider.acronym, recipient.acronym)
+         .join(provider, provider.id == DSA.provider_org_id)
+         .join(recipient, recipient.id == DSA.recipient_org_id)
+         .order_by(DSA.signed_on.desc(), DSA.id.desc()))
+    if not actor.sees_all:
+        org = actor.org_id if actor.org_id is not None else -1
+        q = q.where(sa.or_(DSA.provider_org_id == org, DSA.recipient_org_id == org))
+    today = date.today()
+    return [AgreementRow(dsa, prov, rec, _agreement_status(dsa, today))
+            for dsa, prov, rec in session.execute(q).all()]

@@ -32,7 +32,7 @@ def friendly_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except JatigiError as exc:
-            err_console.print(f"{_('Error')}: {exc.message}", style="red")
+            err_console.print(_("Error: {message}", message=exc.message), style="red")
             raise typer.Exit(1) from None
         except OSError as exc:
             # A file that cannot be read or written: say which, without a traceback.

@@ -73,3 +73,25 @@ def number(value: int | float) -> str:
     from babel.numbers import format_decimal
 
     return format_decimal(value, locale=_current.get())
+
+
+def day(value: object) -> str:
+    """A date as people of the current language write it: 20 oct. 2013 / Oct 20, 2013."""
+    from datetime import date, datetime
+
+    from babel.dates import format_date
+
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        return str(value)
+    return format_date(value, format="medium", locale=_current.get())
+
+
+def money(value: int | float | None) -> str:
+    """An amount in CFA francs, e.g. 25 000 FCFA."""
+    if value is None:
+        return "—"
+    return f"{number(value)}\u00a0FCFA"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
+from jatigi.core.changes import bump
 from jatigi.places.models import AdminUnit
 
 GAZETTEER = Path(__file__).parent / "data" / "mali_gazetteer.csv"
@@ -104,6 +105,7 @@ def upsert_units(*, session: Session, rows: Sequence[UnitRow]) -> tuple[int, int
     if moved:
         _refresh_admin1(session=session)
     session.flush()
+    bump("places")  # cached dashboard figures and maps are stale now
     return len(inserts), sum(len(batch) for batch in updates.values())
 
 

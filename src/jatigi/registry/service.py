@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
+from jatigi.core.changes import bump
 from jatigi.core.config import get_settings
 from jatigi.core.crypto import keyring, normalise_phone
 from jatigi.core.db import utcnow
@@ -330,6 +331,7 @@ def update_household(*, session: Session, actor: Actor, code: str, changes: dict
     hh.updated_at = utcnow()
     hh.updated_by = actor.user_id
     audit.record(session, actor, "household.update", "household", hh.code, {"fields": changed})
+    bump("registry")
     session.flush()
     return hh
 
@@ -355,6 +357,7 @@ def delete_household(*, session: Session, actor: Actor, code: str, reason: str) 
     hh.deleted_by = actor.user_id
     hh.delete_reason = reason.strip()[:300]
     hh.purge_after = now.date() + timedelta(days=get_settings().retention_days)
+    bump("registry")
     audit.record(session, actor, "household.delete", "household", hh.code,
                  {"reason": hh.delete_reason, "purge_after": hh.purge_after.isoformat()})
     return hh
@@ -378,4 +381,5 @@ def purge_expired(*, session: Session, actor: Actor, today: date | None = None) 
                                                        RecordVersion.entity_id.in_(part)))
         session.execute(sa.delete(Household).where(Household.id.in_(part)))
     audit.record_many(session, actor, (audit.Entry("household.purge", "household", r.code) for r in due))
+    bump("registry")
     return len(due)

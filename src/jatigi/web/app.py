@@ -1,4 +1,4 @@
-"""The web application: the JSON API under /api/v1 (HTML pages come later).
+"""The web application: HTML pages for people, the JSON API under /api/v1 for integrations.
 
 No Swagger or ReDoc pages: they load scripts from a CDN, and Jatigi runs offline. The OpenAPI
 document is at /api/v1/openapi.json for integrations.
@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jatigi.core.errors import JatigiError, Unauthorized
 from jatigi.core.i18n import LANGUAGES, N_, _, normalise_language, use_language
 from jatigi.web.deps import access_rules, include_api_router, public
+from jatigi.web.pages import LoginRequired, SecurityHeadersMiddleware, login_url
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 API_PREFIX = "/api/v1"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # imports: a large Kobo export fits
 MAX_BODY_BYTES = 5 * 1024 * 1024  # any other request
+UPLOAD_PATHS = frozenset({API_PREFIX + "/imports", "/imports", "/admin/places"})
 
 
 def _version() -> str:
@@ -61,9 +68,20 @@ class LanguageMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
-        with use_language(preferred_language(header)):
+        headers = dict(scope.get("headers") or [])
+        chosen = _cookie(headers.get(b"cookie", b"").decode("latin-1"), "jatigi_lang")
+        header = headers.get(b"accept-language", b"").decode("latin-1")
+        lang = chosen if chosen in LANGUAGES else preferred_language(header)
+        with use_language(lang):
             await self.app(scope, receive, send)
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, _sep, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -90,12 +108,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        limit = self.upload_limit if path.rstrip("/") == API_PREFIX + "/imports" else self.body_limit
+        path = scope.get("path", "").rstrip("/")
+        limit = self.upload_limit if path in UPLOAD_PATHS else self.body_limit
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             exc = self._too_large(limit)
-            await JSONResponse({"detail": exc.detail}, status_code=413)(scope, receive, send)
+            if path.startswith(API_PREFIX):
+                await JSONResponse({"detail": exc.detail}, status_code=413)(scope, receive, send)
+            else:
+                await _error_page(Request(scope), 413, str(exc.detail))(scope, receive, send)
             return
         received = 0
 
@@ -111,10 +132,47 @@ class BodyLimitMiddleware:
         await self.app(scope, counted, send)
 
 
-def _jatigi_error(_request: Request, exc: Exception) -> JSONResponse:
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+_GENERIC_TITLE = N_("Something went wrong")
+_ERROR_TITLES = {401: N_("Log-in needed"), 403: N_("Not allowed"), 404: N_("Not found"),
+                 409: N_("Changed meanwhile"), 413: N_("Too large"), 422: N_("Not accepted")}
+
+
+def _error_page(request: Request, status_code: int, message: str) -> Response:
+    from jatigi.web.templating import render
+
+    title = _(_ERROR_TITLES.get(status_code, _GENERIC_TITLE))
+    # An htmx request gets the message alone, swapped where the answer was expected.
+    template = "error_fragment.html" if request.headers.get("hx-request") else "error.html"
+    return render(request, template, status_code=status_code, title=title, message=message)
+
+
+def _jatigi_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JatigiError)
+    if not _is_api(request):
+        return _error_page(request, exc.status_code, exc.message)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
+
+
+def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    target = login_url(exc.next_url)
+    if request.headers.get("hx-request"):
+        # htmx follows this header with a full page load, not a swap of a fragment.
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if _is_api(request) or request.url.path.startswith("/static/"):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    message = _("There is no such page.") if exc.status_code == 404 else str(exc.detail)
+    return _error_page(request, exc.status_code, message)
 
 
 # ---- request validation: Pydantic's errors as the app's own problems, in the user's language --
@@ -268,6 +326,17 @@ async def _request_invalid(_request: Request, exc: Exception) -> JSONResponse:
                          "problem_count": len(problems), "problems": problems}, status_code=422)
 
 
+def _page_routers() -> list[APIRouter]:
+    from jatigi.accounts.admin_views import router as admin_pages
+    from jatigi.accounts.views import router as accounts_pages
+    from jatigi.analytics.views import router as dashboard_pages
+    from jatigi.places.views import router as places_pages
+    from jatigi.registry.import_views import router as import_pages
+    from jatigi.registry.views import router as registry_pages
+
+    return [accounts_pages, dashboard_pages, registry_pages, import_pages, admin_pages, places_pages]
+
+
 def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     from jatigi.accounts.api import router as accounts_router
     from jatigi.places.api import router as places_router
@@ -283,10 +352,11 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
     )
     app.add_exception_handler(JatigiError, _jatigi_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
-
-    @app.get("/", include_in_schema=False, dependencies=[Depends(public)])
-    def root() -> RedirectResponse:
-        return RedirectResponse(f"{API_PREFIX}/", status_code=307)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for pages in _page_routers():
+        include_api_router(app, pages, "")  # recorded, so that access_rules walks pages too
 
     @app.get(f"{API_PREFIX}/", tags=["index"], dependencies=[Depends(public)])
     def index() -> dict[str, Any]:
@@ -312,5 +382,8 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
     # Middleware added last runs first: the body limit needs the language for its message.
     app.add_middleware(BodyLimitMiddleware, upload_limit=max_upload_bytes, body_limit=max_body_bytes)
     app.add_middleware(LanguageMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Compressed answers: pages and the map's shapes travel over slow mobile links.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     access_rules(app)  # fails now, not in production, if a route declares no access rule
     return app

@@ -77,6 +77,7 @@ async def _public() -> None:
     return None
 
 
+mark_access = _mark  # for the page dependencies of jatigi.web.pages
 authenticated = _mark(_authenticated, AUTHENTICATED)
 public = _mark(_public, PUBLIC)
 

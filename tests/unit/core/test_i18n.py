@@ -17,7 +17,8 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def _msgids() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
-        str(SRC), method_map=[("**.py", "python")], keywords={"_": None, "N_": None},
+        str(SRC), method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")],
+        keywords={"_": None, "N_": None},
     ):
         if isinstance(message, str) and message:
             found.add(message)

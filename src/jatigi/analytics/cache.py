@@ -1,0 +1,59 @@
+"""Dashboard figures are computed once per set of visible households, filters and registry
+state, and reused for a short while: twenty coordinators opening the dashboard cost one query.
+
+Entries are dropped when the registry or the places change in this process, and after `TTL` seconds in any
+case (changes made by another process). Each user's view is still audited on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from jatigi.core.authz import Actor
+from jatigi.core.changes import generation
+
+T = TypeVar("T")
+TTL = 60.0
+SIZE = 256
+
+_lock = threading.Lock()
+_entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+
+def audience(session: Session, actor: Actor) -> Hashable:
+    """Which database and who the figures are for: actors who see the same households of the
+    same database share cached figures."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    database = engine.url.render_as_string(hide_password=True)
+    who = ("all",) if actor.sees_all else (actor.org_id, tuple(sorted(actor.visible_org_ids)))
+    return database, who
+
+
+def cached(key: Hashable, compute: Callable[[], T]) -> T:
+    full = (generation("registry"), generation("places"), key)
+    now = time.monotonic()
+    with _lock:
+        hit = _entries.get(full)
+        if hit is not None and now - hit[0] < TTL:
+            _entries.move_to_end(full)
+            return hit[1]  # type: ignore[no-any-return]
+    value = compute()
+    with _lock:
+        _entries[full] = (now, value)
+        _entries.move_to_end(full)
+        while len(_entries) > SIZE:
+            _entries.popitem(last=False)
+    return value
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()

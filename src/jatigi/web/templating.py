@@ -1,0 +1,60 @@
+"""Server-rendered pages: one Jinja2 environment over the templates of every domain.
+
+Templates live in `<domain>/templates/<domain>/…` (and the layout in `web/templates/`); strings
+go through the same `_()` as the code, so they share the French catalogue.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from jatigi.core import i18n
+from jatigi.core.authz import Actor, Permission
+
+_SRC = Path(__file__).resolve().parent.parent
+DOMAINS = ("web", "accounts", "analytics", "registry", "places")
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    dirs = [str(_SRC / d / "templates") for d in DOMAINS if (_SRC / d / "templates").is_dir()]
+    env = Environment(loader=FileSystemLoader(dirs), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(_=i18n.gettext, number=i18n.number, day=i18n.day, money=i18n.money,
+                       Permission=Permission)
+    return env
+
+
+def nav_items(actor: Actor | None) -> list[tuple[str, str, str]]:
+    """(path, label, permission) of the main menu, limited to what the user may open."""
+    items = [
+        ("/", i18n.N_("Dashboard"), Permission.REGISTRY_SUMMARY_READ),
+        ("/households", i18n.N_("Households"), Permission.REGISTRY_HOUSEHOLD_READ),
+        ("/imports", i18n.N_("Import"), Permission.REGISTRY_IMPORT_RUN),
+        ("/admin", i18n.N_("Administration"), Permission.ACCOUNTS_USER_READ),
+    ]
+    if actor is None:
+        return []
+    return [(path, label, str(perm)) for path, label, perm in items if actor.can(perm)]
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    actor: Actor | None = getattr(request.state, "actor", None)
+    base = {
+        "request": request,
+        "lang": i18n.current_language(),
+        "languages": i18n.LANGUAGES,
+        "actor": actor,
+        "user": getattr(request.state, "user", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "nav": nav_items(actor),
+        "path": request.url.path,
+    }
+    html = environment().get_template(template).render(**base, **context)
+    return HTMLResponse(html, status_code=status_code)
