@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import sqlite3
-from contextlib import closing
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
