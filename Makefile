@@ -30,6 +30,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/web.py
 
 serve: setup
 	$(BIN)/jatigi serve --host $(HOST) --port $(PORT)
