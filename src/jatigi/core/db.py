@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,6 +56,38 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+def _serialise_transactions(engine: sa.Engine, wait: float = 120.0) -> None:
+    """One transaction at a time on a SQLite database, queued in this process.
+
+    Nearly every transaction writes (each read of a household is audited), and SQLite has one
+    writer at a time. A transaction that reads first and writes later cannot wait for the lock
+    and fails with "database is locked"; and SQLite's own waiting polls with growing sleeps,
+    which leaves some requests waiting seconds under load. So each transaction takes a lock of
+    this process, then SQLite's write lock (BEGIN IMMEDIATE), and gives both back at commit or
+    rollback. Other processes (a command-line import) are still waited for by busy_timeout.
+    """
+    lock = threading.Lock()
+
+    def begin(conn: sa.Connection) -> None:
+        if not lock.acquire(timeout=wait):
+            raise TimeoutError(f"no database transaction could start within {wait:.0f} s")
+        conn.info["jatigi_tx_lock"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            conn.info.pop("jatigi_tx_lock", None)
+            lock.release()
+            raise
+
+    def end(conn: sa.Connection) -> None:
+        if conn.info.pop("jatigi_tx_lock", False):
+            lock.release()
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
+
+
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url[len("postgres://") :]
@@ -63,10 +96,7 @@ def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # IMMEDIATE: take the write lock when the transaction starts. Nearly every transaction
-        # writes (each read of a household is audited); one that first reads and then writes
-        # could not wait for the lock and would fail at once with "database is locked".
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        _serialise_transactions(engine)
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
 
