@@ -27,7 +27,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jatigi.analytics.cache import audience, cached
 from jatigi.analytics.schemas import (
     CodeCount,
     Dashboard,
@@ -42,6 +41,7 @@ from jatigi.analytics.schemas import (
 )
 from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
+from jatigi.core.cache import audience, cached
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _
 from jatigi.places.models import AdminUnit
@@ -338,7 +338,7 @@ def dashboard(*, session: Session, actor: Actor, place: str | None = None, group
     group; `level` the admin level of `by_place` (default: regions without a place, else the
     level below the place). `include_people=False` leaves out the one query over people
     (disability and children are then None): `people_figures` gives them on their own.
-    Figures are cached briefly per audience and filters (see `analytics.cache`); each call is
+    Figures are cached briefly per audience and filters (see `core.cache`); each call is
     audited.
     """
     key = ("dashboard", audience(session, actor), place, group, level, include_people, today or date.today())

@@ -8,6 +8,7 @@ state in `record_versions`.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
+from jatigi.core.cache import audience, cached
 from jatigi.core.changes import bump
 from jatigi.core.config import get_settings
 from jatigi.core.crypto import keyring, normalise_phone
@@ -180,14 +182,21 @@ def list_households(*, session: Session, actor: Actor, limit: int = SEARCH_LIMIT
     """The households the actor may see, a page at a time, oldest first; audited like a search."""
     actor.require(Permission.REGISTRY_HOUSEHOLD_READ)
     limit = max(1, min(limit, 500))
-    result = _page(session, visibility(actor), limit, max(0, offset))
+    # The count of everything visible is the slow part of a page at a large registry: it is kept
+    # per audience until the registry changes (see core.cache).
+    result = _page(session, visibility(actor), limit, max(0, offset),
+                   count_key=("registry.list.count", audience(session, actor)))
     audit.record(session, actor, "household.list", "household", None,
                  {"offset": offset, "codes": [h.code for h in result.hits]})
     return result
 
 
-def _page(session: Session, conds: list[sa.ColumnElement[bool]], limit: int, offset: int) -> SearchResult:
-    total = session.scalar(sa.select(sa.func.count()).select_from(Household).where(*conds)) or 0
+def _page(session: Session, conds: list[sa.ColumnElement[bool]], limit: int, offset: int,
+          count_key: Hashable | None = None) -> SearchResult:
+    def count() -> int:
+        return session.scalar(sa.select(sa.func.count()).select_from(Household).where(*conds)) or 0
+
+    total = cached(count_key, count) if count_key is not None else count()
     rows = session.execute(
         sa.select(Household.id, Household.code, Household.population_group, Household.current_pcode,
                   AdminUnit.name, Household.member_count, Household.org_id)

@@ -1,5 +1,6 @@
-"""Dashboard figures are computed once per set of visible households, filters and registry
-state, and reused for a short while: twenty coordinators opening the dashboard cost one query.
+"""Figures over many households (the dashboard, the size of the registry list) are computed once
+per set of visible households, filters and registry state, and reused for a short while: twenty
+coordinators opening the dashboard cost one query.
 
 Entries are dropped when the registry or the places change in this process, and after `TTL` seconds in any
 case (changes made by another process). Each user's view is still audited on every request.
