@@ -49,6 +49,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--db", type=Path, help="reuse a demo database (and its key file beside it)")
     parser.add_argument("--record", action="store_true")
+    parser.add_argument("--pages", default="dashboard,registry list,household page",
+                        help="which pages, comma-separated")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -82,8 +84,11 @@ def main() -> None:
         script = work / "report.lua"
         script.write_text(LUA)
         rows = []
+        wanted = {p.strip() for p in args.pages.split(",")}
         for label, path in (("dashboard", "/"), ("registry list", "/households"),
                             ("household page", f"/households/{code}")):
+            if label not in wanted:
+                continue
             out = subprocess.run(["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.seconds}s",
                                   "--timeout", "10s", "-s", str(script), "-H", f"Cookie: {cookie}", base + path],
                                  capture_output=True, text=True, check=True).stdout

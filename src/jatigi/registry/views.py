@@ -36,7 +36,7 @@ from jatigi.registry.text import name_key
 from jatigi.registry.validate import Context, RawRow, RawSubmission, check_submission
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import check_csrf, page_require
-from jatigi.web.templating import render
+from jatigi.web.templating import release_before_rendering, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -160,6 +160,7 @@ def household_list(request: Request, session: SessionDep, actor: ReadActor, q: s
         "groups": vocab.POPULATION_GROUPS,
     }
     partial = request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request")
+    release_before_rendering(session)
     response = render(request, "registry/_results.html" if partial else "registry/list.html",
                       oob=bool(partial), **context)
     response.headers["Vary"] = "HX-Request"
@@ -340,11 +341,12 @@ def _household_page(request: Request, session: Session, actor: Actor, code: str,
         *(str(c.after) for e in history for c in e.changes if c.field.endswith("pcode") and c.after)])
     org = session.execute(sa.select(Organisation.acronym, Organisation.name)
                           .where(Organisation.id == hh.org_id)).one_or_none()
+    trail = _audit_trail(session, hh.code) if actor.can(Permission.CORE_AUDIT_READ) else None
+    release_before_rendering(session)
     return render(
         request, "registry/household.html", status_code=status_code,
         hh=hh, d=d, phone=shown_phone(d.phone), places=places, org=org, members=_member_rows(d.members),
-        history=list(reversed(history)), phone_note=_phone_note(actor, hh, d.phone),
-        trail=_audit_trail(session, hh.code) if actor.can(Permission.CORE_AUDIT_READ) else None,
+        history=list(reversed(history)), phone_note=_phone_note(actor, hh, d.phone), trail=trail,
         may_edit=_may_change(actor, hh, Permission.REGISTRY_HOUSEHOLD_WRITE),
         may_delete=_may_change(actor, hh, Permission.REGISTRY_HOUSEHOLD_DELETE),
         audit_shown=AUDIT_SHOWN, delete_error=delete_error, vocab=vocab, label=_label, field_label=field_label, shown=shown_value,
