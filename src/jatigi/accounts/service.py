@@ -222,7 +222,7 @@ def create_agreement(*, session: Session, actor: Actor, provider: str, recipient
     actor.require(Permission.ACCOUNTS_AGREEMENT_WRITE)
     prov = organisation_by_acronym(session=session, acronym=provider)
     rec = organisation_by_acronym(session=session, acronym=recipient)
-    if not actor.sees_all and actor.org_id != prov.id:
+    if not actor.acts_for(prov.id):
         raise ValidationFailed(_("Only the providing organisation may record an agreement to share its data."))
     if prov.id == rec.id:
         raise ValidationFailed(_("An organisation cannot share with itself."))
@@ -246,7 +246,7 @@ def revoke_agreement(*, session: Session, actor: Actor, agreement_id: int) -> Da
     dsa = session.get(DataSharingAgreement, agreement_id)
     if dsa is None:
         raise NotFound(_("No agreement {id}.", id=agreement_id))
-    if not actor.sees_all and actor.org_id != dsa.provider_org_id:
+    if not actor.acts_for(dsa.provider_org_id):
         raise ValidationFailed(_("Only the providing organisation may revoke its agreement."))
     if dsa.revoked_at is not None:
         return dsa  # already revoked: keep the date it ended
@@ -307,7 +307,7 @@ def set_user_active(*, session: Session, actor: Actor, user_id: int, active: boo
     """Deactivate a user (their sessions end at once; tokens stop working) or reactivate them."""
     actor.require(Permission.ACCOUNTS_USER_WRITE)
     user = session.get(User, user_id)
-    if user is None or (not actor.sees_all and user.org_id != actor.org_id):
+    if user is None or not actor.acts_for(user.org_id):
         raise NotFound(_("No user {id}.", id=user_id))
     if not active and user.id == actor.user_id:
         raise ValidationFailed(_("You cannot deactivate your own account."))

@@ -92,6 +92,11 @@ class Actor:
         if not self.can(permission):
             raise Forbidden(_("You do not have the permission {permission}.", permission=str(permission)))
 
+    def acts_for(self, org_id: int | None) -> bool:
+        """Whether this actor may act on records of that organisation: its own, or any for a
+        system administrator."""
+        return self.sees_all or (org_id is not None and org_id == self.org_id)
+
     @property
     def sees_all(self) -> bool:
         return self.can(Permission.REGISTRY_HOUSEHOLD_READ_ALL)

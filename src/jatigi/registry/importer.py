@@ -195,7 +195,7 @@ def import_files(*, session: Session, actor: Actor, paths: list[Path],
 def _target_org(session: Session, actor: Actor, acronym: str | None) -> int:
     if acronym:
         org = organisation_by_acronym(session=session, acronym=acronym)
-        if org.id != actor.org_id and not actor.sees_all:
+        if not actor.acts_for(org.id):
             raise ValidationFailed(_("You may import only into your own organisation."))
         return org.id
     if actor.org_id is None:

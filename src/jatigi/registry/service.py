@@ -108,7 +108,7 @@ def sealed_fields_opened(actor: Actor, hh: Household, consents: list[Consent]) -
     permission, and only for the purposes the household consented to (contact, tracing)."""
     if not actor.can(Permission.REGISTRY_HOUSEHOLD_READ_SENSITIVE):
         return []
-    if hh.org_id != actor.org_id and not actor.sees_all:
+    if not actor.acts_for(hh.org_id):
         return []
     given = {c.purpose for c in consents if c.given and c.withdrawn_on is None}
     return [name for name, purpose in (("phone", "contact"), ("whereabouts", "tracing")) if purpose in given]
@@ -245,7 +245,7 @@ def create_household(*, session: Session, actor: Actor, record: HouseholdRecord,
     target = org_id or actor.org_id
     if target is None:
         raise ValidationFailed(_("Say which organisation registers this household."))
-    if target != actor.org_id and not actor.sees_all:
+    if not actor.acts_for(target):
         raise ValidationFailed(_("You may register households only for your own organisation."))
     result = write_households(session=session, actor=actor, org_id=target, records=[record], keep_codes=True)
     return result.codes[0]
@@ -279,7 +279,7 @@ def update_household(*, session: Session, actor: Actor, code: str, changes: dict
     """Change household fields; the previous state is kept and the change audited."""
     actor.require(Permission.REGISTRY_HOUSEHOLD_WRITE)
     hh = _get_visible(session, actor, code)
-    if hh.org_id != actor.org_id and not actor.sees_all:
+    if not actor.acts_for(hh.org_id):
         raise ValidationFailed(_("Only the organisation that registered this household may change it."))
     # Lock the row (PostgreSQL) so two concurrent edits cannot both pass the version check.
     session.refresh(hh, with_for_update=True)
@@ -359,7 +359,7 @@ def delete_household(*, session: Session, actor: Actor, code: str, reason: str) 
     if not reason.strip():
         raise ValidationFailed(_("Say why the household is deleted."))
     hh = _get_visible(session, actor, code)
-    if hh.org_id != actor.org_id and not actor.sees_all:
+    if not actor.acts_for(hh.org_id):
         raise ValidationFailed(_("Only the organisation that registered this household may delete it."))
     now = utcnow()
     hh.deleted_at = now

@@ -320,13 +320,13 @@ def _phone_note(actor: Actor, hh: Household, phone: str | None) -> str | None:
         return _("None recorded.")
     if not actor.can(Permission.REGISTRY_HOUSEHOLD_READ_SENSITIVE):
         return _("Hidden: your role may not open phone numbers.")
-    if hh.org_id != actor.org_id and not actor.sees_all:
+    if not actor.acts_for(hh.org_id):
         return _("Hidden: only the organisation that registered the household may open it.")
     return _("Hidden: the household did not consent to be contacted by phone.")
 
 
 def _may_change(actor: Actor, hh: Household, permission: Permission) -> bool:
-    return actor.can(permission) and (hh.org_id == actor.org_id or actor.sees_all)
+    return actor.can(permission) and actor.acts_for(hh.org_id)
 
 
 def _household_page(request: Request, session: Session, actor: Actor, code: str, *,
