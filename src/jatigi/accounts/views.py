@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jatigi.accounts import service
 from jatigi.accounts.sessions import IDLE, LIFETIME, close_session, find_session, open_session
 from jatigi.core.authz import Actor
-from jatigi.core.errors import Forbidden, Unauthorized
-from jatigi.core.i18n import _, normalise_language, set_language
+from jatigi.core.errors import Unauthorized
+from jatigi.core.i18n import normalise_language, set_language
 from jatigi.web.deps import SessionDep, client_ip, public
 from jatigi.web.pages import (
     CSRF_COOKIE,
@@ -22,6 +21,7 @@ from jatigi.web.pages import (
     check_csrf,
     page_authenticated,
     set_cookie,
+    verify_csrf,
 )
 from jatigi.web.templating import render
 
@@ -56,9 +56,7 @@ def login(request: Request, session: SessionDep, username: Annotated[str, Form()
           password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
           csrf_token: Annotated[str, Form()] = "") -> Response:
     # Before log-in there is no session: the form's token must match the CSRF cookie.
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(csrf_token, expected):
-        raise Forbidden(_("This form has expired or did not come from Jatigi; reload the page and try again."))
+    verify_csrf(csrf_token, request.cookies.get(CSRF_COOKIE, ""))
     try:
         user = service.authenticate(session=session, username=username, password=password, ip=client_ip(request))
     except Unauthorized as exc:
@@ -81,15 +79,12 @@ def logout(request: Request, session: SessionDep, actor: Annotated[Actor, Depend
     return response
 
 
-@router.post("/language", dependencies=[Depends(public)])
+@router.post("/language", dependencies=[Depends(public), Depends(check_csrf)])
 def switch_language(request: Request, session: SessionDep, lang: Annotated[str, Form()] = "fr",
-                    next: Annotated[str, Form()] = "/", csrf_token: Annotated[str, Form()] = "") -> Response:
+                    next: Annotated[str, Form()] = "/") -> Response:
     """Remembered for the signed-in user, and in a cookie for the browser."""
     chosen = normalise_language(lang)
     found = find_session(session=session, token=request.cookies.get(SESSION_COOKIE))
-    expected = found[0].csrf_token if found else request.cookies.get(CSRF_COOKIE, "")
-    if not expected or not hmac.compare_digest(csrf_token, expected):
-        raise Forbidden(_("This form has expired or did not come from Jatigi; reload the page and try again."))
     if found is not None:
         found[1].language = chosen
     set_language(chosen)

@@ -103,7 +103,10 @@ def _expected_csrf(request: Request, session: SessionDep) -> str:
 async def check_csrf(request: Request, expected: Annotated[str, Depends(_expected_csrf)]) -> None:
     """Every form post carries the session's CSRF token (or, before log-in, the CSRF cookie's)."""
     form = await request.form()
-    sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
+    verify_csrf(str(form.get("csrf_token") or request.headers.get("x-csrf-token") or ""), expected)
+
+
+def verify_csrf(sent: str, expected: str) -> None:
     if not expected or not sent or not hmac.compare_digest(sent, expected):
         raise Forbidden(_("This form has expired or did not come from Jatigi; reload the page and try again."))
 
