@@ -17,7 +17,7 @@ from jatigi.places.models import AdminUnit
 from jatigi.registry import vocab
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import page_require
-from jatigi.web.templating import release_before_rendering, render
+from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Actor, Depends(page_require(Permission.REGISTRY_SUMMARY_READ))]
@@ -51,7 +51,6 @@ def dashboard_page(request: Request, session: SessionDep, actor: Viewer, place: 
         "max_group": max((g.households for g in data.by_group), default=0),
     }
     template = "analytics/_dashboard.html" if request.headers.get("hx-request") else "analytics/dashboard.html"
-    release_before_rendering(session)
     return render(request, template, **context)
 
 

@@ -36,7 +36,7 @@ from jatigi.registry.text import name_key
 from jatigi.registry.validate import Context, RawRow, RawSubmission, check_submission
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import check_csrf, page_require
-from jatigi.web.templating import release_before_rendering, render
+from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -160,7 +160,6 @@ def household_list(request: Request, session: SessionDep, actor: ReadActor, q: s
         "groups": vocab.POPULATION_GROUPS,
     }
     partial = request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request")
-    release_before_rendering(session)
     response = render(request, "registry/_results.html" if partial else "registry/list.html",
                       oob=bool(partial), **context)
     response.headers["Vary"] = "HX-Request"
@@ -342,7 +341,6 @@ def _household_page(request: Request, session: Session, actor: Actor, code: str,
     org = session.execute(sa.select(Organisation.acronym, Organisation.name)
                           .where(Organisation.id == hh.org_id)).one_or_none()
     trail = _audit_trail(session, hh.code) if actor.can(Permission.CORE_AUDIT_READ) else None
-    release_before_rendering(session)
     return render(
         request, "registry/household.html", status_code=status_code,
         hh=hh, d=d, phone=shown_phone(d.phone), places=places, org=org, members=_member_rows(d.members),

@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy.orm import Session
 
 from jatigi.core import i18n
 from jatigi.core.authz import Actor, Permission
@@ -43,13 +42,6 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str, str]]:
     if actor is None:
         return []
     return [(path, label, str(perm)) for path, label, perm in items if actor.can(perm)]
-
-
-def release_before_rendering(session: Session) -> None:
-    """Commit a read-only page's transaction (its audit event) before rendering the template, so
-    that the database's single writer is free again sooner. Loaded objects stay usable: sessions
-    do not expire them on commit, and the models have no lazy relationships."""
-    session.commit()
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
