@@ -11,7 +11,7 @@ PORT ?= 8000
 $(BIN)/jatigi: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	touch $(BIN)/jatigi
 
 setup: $(BIN)/jatigi

@@ -264,6 +264,8 @@ def test_dashboard_filters_update_figures_and_map_in_place(page: Page, base_url:
     expect(figures).to_have_text("1")
     expect(page.locator("#map")).to_have_attribute("data-drawn", re.compile(r"group=host"))
     expect(page.locator("#map")).to_have_attribute("data-features", re.compile(r"^[1-9]\d*$"))
+    # One household left: the legend has one class, "1", not empty or backward ranges ("2–1").
+    expect(page.locator("#map .legend > div")).to_have_text(["1"])
     expect(page.locator("#fig-disability")).to_be_attached()
     query = parse_qs(urlsplit(page.url).query)
     assert query["place"] == ["ML09"] and query["group"] == ["host"]

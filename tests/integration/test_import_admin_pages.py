@@ -1,10 +1,8 @@
-"""The import page, the administration pages and the boundary upload, over HTTP as a browser uses them."""
+"""The administration pages and the boundary upload, over HTTP as a browser uses them (the import page's
+own tests are in test_import_jobs.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,13 +19,12 @@ from fastapi.testclient import TestClient
 
 from jatigi.accounts import service as accounts
 from jatigi.accounts.models import DataSharingAgreement, Organisation, User, WebSession
-from jatigi.core.audit import AuditEvent, verify_chain
+from jatigi.core.audit import AuditEvent
 from jatigi.core.authz import Permission
 from jatigi.core.db import session_scope
 from jatigi.places.models import AdminUnit
-from jatigi.registry import import_views
 from jatigi.registry import service as registry
-from jatigi.registry.models import Household, ImportBatch, Person
+from jatigi.registry.models import Household
 from jatigi.web.app import create_app
 from jatigi.web.deps import access_rules, include_api_router
 from tests import factories as f
@@ -88,152 +85,9 @@ def _files(paths: list[Path]) -> Files:
     return [("files", (p.name, p.read_bytes(), "text/csv")) for p in paths]
 
 
-def _bad_export(folder: Path) -> list[Path]:
-    """Three households: the second in a place that does not exist, the third displaced in the future."""
-    mains = [kf.household(1), kf.household(2, **{"household/current_pcode": "ML999999"}),
-             kf.household(3, **{"household/displacement_date": "2031-01-01"})]
-    members = [kf.member(1, 1), kf.member(2, 2), kf.member(3, 3)]
-    return [kf.write(folder / "registration.csv", kf.MAIN_HEADERS, mains),
-            kf.write(folder / "members.csv", kf.MEMBER_HEADERS, members)]
-
-
 def _text(html: str) -> str:
     """The page as read: tags dropped, spaces folded."""
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
-
-
-# ---- the import page ---------------------------------------------------------------------------
-
-
-def test_a_good_upload_shows_the_counts_and_the_households_exist(browser, engine: sa.Engine, tmp_path: Path,
-                                                                 system_tmp: Path) -> None:
-    client, csrf = browser("alice")
-    page = client.get("/imports")
-    assert page.status_code == 200
-    assert 'hx-post="/imports"' in page.text and 'hx-indicator="#import-working"' in page.text
-    assert "<script>" not in page.text and " style=" not in page.text  # nothing for the CSP to block
-    assert 'id="import-org"' not in page.text  # an IM officer imports into their own organisation only
-
-    resp = client.post("/imports", data={"csrf_token": csrf, "format": "auto"},
-                       files=_files(kf.export(tmp_path, n=3)), headers={"HX-Request": "true"})
-    assert resp.status_code == 200
-    assert "<html" not in resp.text  # htmx gets the outcome only, and the list of imports out of band
-    shown = _text(resp.text)
-    assert "Import finished" in shown and "Households written: 3. People written: 6." in shown
-    assert re.search(r"Already imported, skipped\s+0", shown)
-    assert re.search(r'<section[^>]*id="import-batches"[^>]*hx-swap-oob="true"', resp.text)
-    assert "registration.csv, members.csv" in shown
-
-    with session_scope(engine) as s:
-        onga = s.scalar(sa.select(Organisation.id).where(Organisation.acronym == "ONGA"))
-        assert s.scalar(sa.select(sa.func.count()).select_from(Household).where(Household.org_id == onga)) == 3
-        assert s.scalar(sa.select(sa.func.count()).select_from(Person)) == 6 + 3  # bob's household has 3
-        assert s.scalar(sa.select(ImportBatch.status)) == "committed"
-        assert verify_chain(s).ok
-
-    # Again, without JavaScript: the whole page, and every household is skipped as already there.
-    resp = client.post("/imports", data={"csrf_token": csrf}, files=_files(kf.export(tmp_path, n=3)))
-    assert resp.status_code == 200 and "<html" in resp.text
-    assert re.search(r"Already imported, skipped\s+3", _text(resp.text))
-    assert _count(engine, Household) == 4
-    assert not list(system_tmp.glob("jatigi-upload-*")), "uploaded files are kept"
-
-
-def test_a_bad_file_shows_its_problems_writes_nothing_and_only_the_uploader_gets_the_report(
-        browser, engine: sa.Engine, tmp_path: Path) -> None:
-    client, csrf = browser("alice")
-    resp = client.post("/imports", data={"csrf_token": csrf}, files=_files(_bad_export(tmp_path)))
-    assert resp.status_code == 422
-    shown = _text(resp.text)
-    assert "Nothing was written: 2 problems in 2 households." in shown
-    # The problem table: sheet, row, column, value, reason.
-    assert re.search(r"registration 3 household/current_pcode ML999999 Unknown P-code", shown)
-    assert re.search(r"registration 4 household/displacement_date 2031-01-01 [^<]*future", shown)
-    assert _count(engine, Household) == 1 and _count(engine, ImportBatch) == 0  # only bob's household
-    assert _count(engine, AuditEvent, AuditEvent.action == "import.rejected") == 1
-
-    link = re.search(r'href="(/imports/report/[\w-]+)"', resp.text)
-    assert link, "no link to the report"
-    # Another user of the same organisation, who may import too, cannot take it.
-    other, _csrf = browser("alex", next_url="/imports")
-    assert other.get(link.group(1)).status_code == 404
-
-    report = client.get(link.group(1))
-    assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
-    assert "attachment" in report.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(report.content.decode("utf-8-sig"))))
-    assert rows[0] == ["Sheet", "Row", "Column", "Value", "Problem"]
-    assert ["registration", "3", "household/current_pcode", "ML999999"] == rows[1][:4]
-    assert len(rows) == 3
-    assert _count(engine, AuditEvent, AuditEvent.action == "import.report_download") == 1
-    # Downloaded once: it is gone.
-    gone = client.get(link.group(1))
-    assert gone.status_code == 404 and "no longer available" in gone.text
-
-
-def test_a_partial_import_writes_the_valid_households_and_reports_the_others(browser, engine: sa.Engine,
-                                                                             tmp_path: Path, system_tmp: Path) -> None:
-    client, csrf = browser("alice")
-    resp = client.post("/imports", data={"csrf_token": csrf, "partial": "1"}, files=_files(_bad_export(tmp_path)),
-                       headers={"HX-Request": "true"})
-    assert resp.status_code == 200
-    shown = _text(resp.text)
-    assert "Households written: 1. People written: 1." in shown and "ML999999" in shown
-    assert re.search(r"Households with problems, left out\s+2", shown)
-    assert _count(engine, Household) == 2 and _count(engine, Person) == 3 + 1
-    # The report is kept an hour, no more.
-    link = re.search(r'href="(/imports/report/[\w-]+)"', resp.text)
-    assert link
-    (report,) = system_tmp.glob("jatigi-import-reports-*/*/*.csv")
-    two_hours_ago = report.stat().st_mtime - 7200
-    os.utime(report, (two_hours_ago, two_hours_ago))
-    assert client.get(link.group(1)).status_code == 404
-
-
-def test_a_rejected_htmx_upload_is_still_swapped_in(browser, engine: sa.Engine, tmp_path: Path) -> None:
-    client, csrf = browser("alice")
-    resp = client.post("/imports", data={"csrf_token": csrf}, files=_files(_bad_export(tmp_path)),
-                       headers={"HX-Request": "true"})
-    # htmx swaps only 2xx answers: the problems must come with 200 to be seen.
-    assert resp.status_code == 200 and "Nothing was written" in resp.text and "ML999999" in resp.text
-
-
-def test_uploads_over_the_limit_and_forms_without_a_file_get_a_clear_message(
-        browser, engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    client, csrf = browser("alice")
-    resp = client.post("/imports", data={"csrf_token": csrf})
-    assert resp.status_code == 422 and "Choose the file or files to import." in resp.text
-    monkeypatch.setattr(import_views, "MAX_UPLOAD_BYTES", 1024 * 1024 // 4)
-    big = kf.export(tmp_path, n=1200)
-    resp = client.post("/imports", data={"csrf_token": csrf}, files=_files(big))
-    assert resp.status_code == 422
-    assert "The files are too large: at most 0.25 MB can be uploaded at once." in _text(resp.text)
-    assert _count(engine, Household) == 1
-
-
-def test_a_system_administrator_imports_for_another_organisation(browser, engine: sa.Engine,
-                                                                 tmp_path: Path) -> None:
-    client, csrf = browser("root")
-    page = client.get("/imports")
-    assert 'id="import-org"' in page.text and '<option value="ONGB"' in page.text
-    resp = client.post("/imports", data={"csrf_token": csrf, "org": "ONGB", "format": "kobo"},
-                       files=_files(kf.export(tmp_path, n=2)))
-    assert resp.status_code == 200
-    with session_scope(engine) as s:
-        ongb = s.scalar(sa.select(Organisation.id).where(Organisation.acronym == "ONGB"))
-        assert s.scalar(sa.select(sa.func.count()).select_from(Household).where(Household.org_id == ongb)) == 3
-    # An IM officer's choice of organisation is not theirs to make: the households stay theirs.
-    alice, alice_csrf = browser("alice")
-    other = tmp_path / "other"
-    other.mkdir()
-    resp = alice.post("/imports", data={"csrf_token": alice_csrf, "org": "ONGB"},
-                      files=_files(kf.export(other, n=1)))
-    assert resp.status_code == 200
-    with session_scope(engine) as s:
-        counts = {acronym: n for acronym, n in s.execute(
-            sa.select(Organisation.acronym, sa.func.count(Household.id))
-            .join(Household, Household.org_id == Organisation.id).group_by(Organisation.acronym))}
-    assert counts == {"ONGA": 1, "ONGB": 3}
 
 
 # ---- who may open what -------------------------------------------------------------------------
@@ -276,6 +130,8 @@ def test_every_route_declares_the_permission_it_needs() -> None:
         ("GET", "/imports"): P.REGISTRY_IMPORT_RUN,
         ("POST", "/imports"): P.REGISTRY_IMPORT_RUN,
         ("GET", "/imports/report/{token}"): P.REGISTRY_IMPORT_RUN,
+        ("GET", "/imports/jobs/{job_id}"): P.REGISTRY_IMPORT_RUN,
+        ("GET", "/imports/jobs/{job_id}/progress"): P.REGISTRY_IMPORT_RUN,
         ("GET", "/admin"): P.ACCOUNTS_USER_READ,
         ("GET", "/admin/organisations"): P.ACCOUNTS_USER_READ,
         ("POST", "/admin/organisations"): P.ACCOUNTS_ORGANISATION_WRITE,
@@ -283,7 +139,10 @@ def test_every_route_declares_the_permission_it_needs() -> None:
         ("POST", "/admin/users"): P.ACCOUNTS_USER_WRITE,
         ("POST", "/admin/users/{user_id}/deactivate"): P.ACCOUNTS_USER_WRITE,
         ("POST", "/admin/users/{user_id}/reactivate"): P.ACCOUNTS_USER_WRITE,
+        ("GET", "/admin/users/{user_id}/roles"): P.ACCOUNTS_USER_WRITE,
+        ("POST", "/admin/users/{user_id}/roles"): P.ACCOUNTS_USER_WRITE,
         ("GET", "/admin/roles"): P.ACCOUNTS_USER_READ,
+        ("POST", "/admin/roles"): P.ACCOUNTS_USER_WRITE,
         ("GET", "/admin/agreements"): P.ACCOUNTS_USER_READ,
         ("POST", "/admin/agreements"): P.ACCOUNTS_AGREEMENT_WRITE,
         ("POST", "/admin/agreements/{agreement_id}/revoke"): P.ACCOUNTS_AGREEMENT_WRITE,

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from jatigi.accounts import service
 from jatigi.accounts.models import ORG_KIND_LABELS, Organisation, OrgKind, Role, User
 from jatigi.core.authz import ROLE_LABELS, Actor, Permission
-from jatigi.core.errors import JatigiError
+from jatigi.core.errors import JatigiError, NotFound
 from jatigi.core.i18n import LANGUAGES, N_, _
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import check_csrf, page_require
@@ -141,15 +141,18 @@ def _users_page(request: Request, session: Session, actor: Actor, *, values: dic
     rows = service.list_users(session=session, actor=actor)
     own = session.get(Organisation, actor.org_id) if actor.org_id is not None else None
     orgs = service.organisations(session=session) if actor.sees_all else ([own] if own else [])
-    roles = list(session.scalars(sa.select(Role.name).order_by(Role.name)))
     default_values = {"username": "", "full_name": "", "org": own.acronym if own else "", "roles": [],
                       "language": "fr"}
     return render(request, "accounts/admin_users.html", status_code=status_code, rows=rows,
-                  org_options=_org_options(orgs), roles=roles, role_labels=ROLE_LABELS,
+                  org_options=_org_options(orgs), role_options=_role_options(session), role_labels=ROLE_LABELS,
                   language_names=LANGUAGE_NAMES, language_options=[(c, LANGUAGE_NAMES[c]) for c in LANGUAGES],
                   values=values or default_values, errors=errors or {},
                   notice=_users_notice(rows, done or {}), problem=problem,
                   min_password=service.MIN_PASSWORD_LENGTH)
+
+
+def _role_options(session: Session) -> list[tuple[str, str]]:
+    return [(name, _(ROLE_LABELS.get(name, name))) for name in session.scalars(sa.select(Role.name).order_by(Role.name))]
 
 
 def _users_notice(rows: list[service.UserRow], done: dict[str, str | None]) -> str | None:
@@ -162,13 +165,17 @@ def _users_notice(rows: list[service.UserRow], done: dict[str, str | None]) -> s
                  username=done["deactivated"])
     if done.get("reactivated") in visible:
         return _("{username} was reactivated and can log in again.", username=done["reactivated"])
+    if done.get("roles") in visible:
+        return _("The roles of {username} were changed; they apply from the next page {username} opens.",
+                 username=done["roles"])
     return None
 
 
 @router.get("/admin/users")
 def users_page(request: Request, session: SessionDep, actor: ReadActor, added: str | None = None,
-               deactivated: str | None = None, reactivated: str | None = None) -> HTMLResponse:
-    done = {"added": added, "deactivated": deactivated, "reactivated": reactivated}
+               deactivated: str | None = None, reactivated: str | None = None,
+               roles: str | None = None) -> HTMLResponse:
+    done = {"added": added, "deactivated": deactivated, "reactivated": reactivated, "roles": roles}
     return _users_page(request, session, actor, done=done)
 
 
@@ -231,16 +238,82 @@ def reactivate_user(user_id: int, request: Request, session: SessionDep, actor: 
     return _set_active(request, session, actor, user_id, active=True)
 
 
+def _user_roles_page(request: Request, session: Session, actor: Actor, user_id: int, *,
+                     checked: list[str] | None = None, errors: dict[str, str] | None = None,
+                     status_code: int = 200) -> HTMLResponse:
+    user, held = service.user_roles(session=session, actor=actor, user_id=user_id)
+    org = session.get(Organisation, user.org_id)
+    return render(request, "accounts/admin_user_roles.html", status_code=status_code, target=user,
+                  organisation=org.acronym if org else "", role_options=_role_options(session),
+                  checked=held if checked is None else checked, errors=errors or {})
+
+
+@router.get("/admin/users/{user_id}/roles")
+def user_roles_page(user_id: int, request: Request, session: SessionDep, actor: UserWriter) -> HTMLResponse:
+    return _user_roles_page(request, session, actor, user_id)
+
+
+@router.post("/admin/users/{user_id}/roles")
+def change_user_roles(user_id: int, request: Request, session: SessionDep, actor: UserWriter, _csrf: CsrfChecked,
+                      form: FormDep) -> Response:
+    wanted = [r for r in form.getlist("roles") if isinstance(r, str) and r]
+    errors: dict[str, str] = {}
+    if not wanted:
+        errors["roles"] = _("Choose at least one role; to stop someone from logging in, deactivate them.")
+    else:
+        try:
+            user = service.set_user_roles(session=session, actor=actor, user_id=user_id, roles=wanted)
+        except NotFound:
+            raise
+        except JatigiError as exc:
+            errors["roles"] = exc.message
+        else:
+            return _back("/admin/users", roles=user.username)
+    return _user_roles_page(request, session, actor, user_id, checked=wanted, errors=errors, status_code=422)
+
+
 # ---- roles -------------------------------------------------------------------------------------
 
 
-@router.get("/admin/roles")
-def roles_page(request: Request, session: SessionDep, actor: ReadActor) -> HTMLResponse:
+def _roles_page(request: Request, session: Session, actor: Actor, *, notice: str | None = None,
+                problem: str | None = None, status_code: int = 200) -> HTMLResponse:
     roles = service.role_permissions(session=session, actor=actor)
     permissions = sorted({p for perms in roles.values() for p in perms} | {str(p) for p in Permission})
     granted = {name: set(perms) for name, perms in roles.items()}
-    return render(request, "accounts/admin_roles.html", roles=list(roles), granted=granted,
-                  permissions=permissions, role_labels=ROLE_LABELS)
+    may_edit = actor.can(Permission.ACCOUNTS_USER_WRITE) and actor.sees_all
+    editable = [name for name in roles if name != service.ADMIN_ROLE] if may_edit else []
+    return render(request, "accounts/admin_roles.html", status_code=status_code, roles=list(roles),
+                  granted=granted, permissions=permissions, role_labels=ROLE_LABELS, editable=editable,
+                  notice=notice, problem=problem)
+
+
+@router.get("/admin/roles")
+def roles_page(request: Request, session: SessionDep, actor: ReadActor, saved: int | None = None) -> HTMLResponse:
+    notice = None
+    if saved is not None:
+        notice = (_("The permissions were saved; people holding these roles get them on the next page they open.")
+                  if saved else _("Nothing to save: the permissions were already so."))
+    return _roles_page(request, session, actor, notice=notice)
+
+
+@router.post("/admin/roles")
+def change_role_permissions(request: Request, session: SessionDep, actor: UserWriter, _csrf: CsrfChecked,
+                            form: FormDep) -> Response:
+    """Every role listed in the form gets exactly the permissions ticked for it, or none does."""
+    roles = [r for r in dict.fromkeys(form.getlist("roles")) if isinstance(r, str) and r]
+    if not roles:
+        return _roles_page(request, session, actor, problem=_("Nothing to save: the form named no role."),
+                           status_code=422)
+    changed = False
+    try:
+        with session.begin_nested():
+            for role in roles:
+                wanted = [p for p in form.getlist(f"grant-{role}") if isinstance(p, str)]
+                changed = service.set_role_permissions(session=session, actor=actor, role=role,
+                                                       permissions=wanted) or changed
+    except JatigiError as exc:
+        return _roles_page(request, session, actor, problem=exc.message, status_code=exc.status_code)
+    return _back("/admin/roles", saved=str(int(changed)))
 
 
 # ---- data-sharing agreements -------------------------------------------------------------------

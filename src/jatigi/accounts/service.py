@@ -313,6 +313,8 @@ def set_user_active(*, session: Session, actor: Actor, user_id: int, active: boo
         raise ValidationFailed(_("You cannot deactivate your own account."))
     if user.is_active == active:
         return user
+    if not active:
+        _keep_an_administrator(session=session, user=user)
     user.is_active = active
     if active:
         user.failed_logins = 0
@@ -333,6 +335,126 @@ def role_permissions(*, session: Session, actor: Actor) -> dict[str, list[str]]:
             .order_by(Role.name, RolePermission.permission)):
         found[name].append(permission)
     return found
+
+
+ADMIN_ROLE = "admin"
+
+
+def _roles_named(session: Session, names: list[str]) -> list[Role]:
+    found = {role.name: role for role in session.scalars(sa.select(Role).where(Role.name.in_(names)))}
+    unknown = sorted(set(names) - set(found))
+    if unknown:
+        known = ", ".join(session.scalars(sa.select(Role.name).order_by(Role.name)))
+        raise ValidationFailed(_("Unknown role {role}; accepted: {accepted}.", role=", ".join(unknown),
+                                 accepted=known))
+    return [found[name] for name in sorted(found)]
+
+
+def _keep_an_administrator(*, session: Session, user: User) -> None:
+    """Refuse to leave the system without an active user holding the administrator role.
+
+    The role's row is locked first (PostgreSQL), so that two administrators removing each
+    other at the same moment cannot both pass; SQLite transactions already run one at a time.
+    """
+    admin = session.scalar(sa.select(Role).where(Role.name == ADMIN_ROLE).with_for_update())
+    if admin is None:
+        return
+    if not session.scalar(sa.select(UserRole.user_id).where(UserRole.user_id == user.id,
+                                                            UserRole.role_id == admin.id)):
+        return
+    others = session.scalar(
+        sa.select(sa.func.count()).select_from(UserRole).join(User, User.id == UserRole.user_id)
+        .where(UserRole.role_id == admin.id, User.is_active.is_(True), User.id != user.id))
+    if not others:
+        raise ValidationFailed(_("{username} is the last active system administrator: give the role to another "
+                                 "active user first.", username=user.username))
+
+
+def user_roles(*, session: Session, actor: Actor, user_id: int) -> tuple[User, list[str]]:
+    """A user the actor may manage, with the names of their roles."""
+    actor.require(Permission.ACCOUNTS_USER_WRITE)
+    user = session.get(User, user_id)
+    if user is None or not actor.acts_for(user.org_id):
+        raise NotFound(_("No user {id}.", id=user_id))
+    names = session.scalars(sa.select(Role.name).join(UserRole, UserRole.role_id == Role.id)
+                            .where(UserRole.user_id == user.id).order_by(Role.name))
+    return user, list(names)
+
+
+def set_user_roles(*, session: Session, actor: Actor, user_id: int, roles: list[str]) -> User:
+    """Give a user exactly these roles. Their sessions stay open: the permissions of a session
+    are read from these tables on each request, so the next page they open follows the change."""
+    user, before = user_roles(session=session, actor=actor, user_id=user_id)
+    wanted = _roles_named(session, sorted(set(roles)))
+    if not wanted:
+        raise ValidationFailed(_("Choose at least one role; to stop someone from logging in, deactivate them."))
+    after = [role.name for role in wanted]
+    if after == before:
+        return user
+    if ADMIN_ROLE in before and ADMIN_ROLE not in after:
+        if user.id == actor.user_id:
+            raise ValidationFailed(_("You cannot remove your own administrator role: ask another administrator."))
+        if user.is_active:
+            _keep_an_administrator(session=session, user=user)
+    added = [role for role in wanted if role.name not in before]
+    _check_may_grant(session=session, actor=actor, org_id=user.org_id, role_ids=[r.id for r in added])
+    removed = _roles_named(session, [name for name in before if name not in after])
+    if not actor.sees_all and removed:
+        beyond = sorted(set(session.scalars(sa.select(RolePermission.permission).where(
+            RolePermission.role_id.in_([r.id for r in removed])))) - set(actor.permissions))
+        if beyond:
+            raise Forbidden(_("You may not take away a role with permissions you do not hold yourself: "
+                              "{permissions}.", permissions=", ".join(beyond)))
+    if removed:
+        session.execute(sa.delete(UserRole).where(UserRole.user_id == user.id,
+                                                  UserRole.role_id.in_([r.id for r in removed])))
+    for role in added:
+        session.add(UserRole(user_id=user.id, role_id=role.id))
+    session.flush()
+    audit.record(session, actor, "user.roles_change", "user", user.id,
+                 {"username": user.username, "before": before, "after": after})
+    return user
+
+
+def set_role_permissions(*, session: Session, actor: Actor, role: str, permissions: list[str]) -> bool:
+    """Make a role grant exactly these permissions; True if anything changed.
+
+    Roles are shared by every organisation, so only a system administrator changes them, and
+    only with permissions they hold. The administrator role keeps every permission: it is
+    how the system stays administrable."""
+    actor.require(Permission.ACCOUNTS_USER_WRITE)
+    if not actor.sees_all:
+        raise Forbidden(_("Only a system administrator may change what a role grants."))
+    row = session.scalar(sa.select(Role).where(Role.name == role))
+    if row is None:
+        raise NotFound(_("No role {role}.", role=role))
+    if row.name == ADMIN_ROLE:
+        raise ValidationFailed(_("The system administrator role always grants every permission."))
+    before = sorted(session.scalars(sa.select(RolePermission.permission).where(RolePermission.role_id == row.id)))
+    known = {str(p) for p in Permission}
+    # A permission the code no longer knows may be kept, never given anew.
+    unknown = sorted(set(permissions) - known - set(before))
+    if unknown:
+        raise ValidationFailed(_("Unknown permission {permission}.", permission=", ".join(unknown)))
+    after = sorted(set(permissions))
+    if after == before:
+        return False
+    if not after:
+        # An empty role would also get its default permissions back at the next migration.
+        raise ValidationFailed(_("The role {role} must grant at least one permission; to take everything from "
+                                 "the people holding it, change their roles instead.", role=row.name))
+    beyond = sorted(set(after) - set(before) - set(actor.permissions))
+    if beyond:
+        raise Forbidden(_("You may not give a role with permissions you do not hold yourself: {permissions}.",
+                          permissions=", ".join(beyond)))
+    session.execute(sa.delete(RolePermission).where(RolePermission.role_id == row.id,
+                                                    RolePermission.permission.not_in(after)))
+    for permission in sorted(set(after) - set(before)):
+        session.add(RolePermission(role_id=row.id, permission=permission))
+    session.flush()
+    audit.record(session, actor, "role.permissions_change", "role", row.id,
+                 {"role": row.name, "before": before, "after": after})
+    return True
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from babel import Locale
+from babel.dates import format_date
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -68,26 +72,26 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+@lru_cache(maxsize=4)
+def _locale(lang: str) -> Locale:
+    # Parsed once: Babel would otherwise parse the locale name again for every number and date.
+    return Locale.parse(lang)
+
+
 def number(value: int | float) -> str:
     """A number as people of the current language write it: 12 345 in French, 12,345 in English."""
-    from babel.numbers import format_decimal
-
-    return format_decimal(value, locale=_current.get())
+    return format_decimal(value, locale=_locale(_current.get()))
 
 
 def day(value: object) -> str:
     """A date as people of the current language write it: 20 oct. 2013 / Oct 20, 2013."""
-    from datetime import date, datetime
-
-    from babel.dates import format_date
-
     if value is None or value == "":
         return "—"
     if isinstance(value, datetime):
         value = value.date()
     if not isinstance(value, date):
         return str(value)
-    return format_date(value, format="medium", locale=_current.get())
+    return format_date(value, format="medium", locale=_locale(_current.get()))
 
 
 def money(value: int | float | None) -> str:

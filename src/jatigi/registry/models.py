@@ -30,6 +30,39 @@ class ImportBatch(Base):
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
 
+class ImportJob(Base):
+    """An import run in the background of the web server: its phase, progress and result.
+
+    `phase` is queued, checking, writing, done or failed; a job whose heartbeat stopped before
+    it ended is shown as interrupted (see registry.jobs).
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)  # imported into
+    filenames: Mapped[str] = mapped_column(sa.String(400))
+    format: Mapped[str] = mapped_column(sa.String(10))
+    partial: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    phase: Mapped[str] = mapped_column(sa.String(12), default="queued")
+    outcome: Mapped[str | None] = mapped_column(sa.String(12))  # committed, partial, rejected
+    rows_done: Mapped[int] = mapped_column(sa.Integer, default=0)
+    rows_total: Mapped[int] = mapped_column(sa.Integer, default=0)
+    households_written: Mapped[int] = mapped_column(sa.Integer, default=0)
+    people_written: Mapped[int] = mapped_column(sa.Integer, default=0)
+    households_skipped: Mapped[int] = mapped_column(sa.Integer, default=0)
+    households_rejected: Mapped[int] = mapped_column(sa.Integer, default=0)
+    problem_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    report_token: Mapped[str | None] = mapped_column(sa.String(64))
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("import_batches.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+
+
 class Household(Base):
     __tablename__ = "households"
 

@@ -58,13 +58,14 @@ def visibility(actor: Actor) -> list[sa.ColumnElement[bool]]:
     return conds
 
 
-def visible_households(session: Session, actor: Actor) -> sa.Select[Any]:
+def visible_households(actor: Actor) -> sa.Select[Any]:
     actor.require(Permission.REGISTRY_HOUSEHOLD_READ)
     return sa.select(Household).where(*visibility(actor))
 
 
-def _get_visible(session: Session, actor: Actor, code: str) -> Household:
-    hh = session.scalar(visible_households(session, actor).where(Household.code == code.strip().upper()))
+def get_visible(session: Session, actor: Actor, code: str) -> Household:
+    """The household with this code, if the actor may see it; else NotFound."""
+    hh = session.scalar(visible_households(actor).where(Household.code == code.strip().upper()))
     if hh is None:
         raise NotFound(_("No household {code} that you may see.", code=code))
     return hh
@@ -83,14 +84,15 @@ class HouseholdDetail:
 
 
 def get_household(*, session: Session, actor: Actor, code: str) -> HouseholdDetail:
-    hh = _get_visible(session, actor, code)
+    hh = get_visible(session, actor, code)
     keys = keyring()
     members = list(session.scalars(
         sa.select(Person).where(Person.household_id == hh.id, Person.deleted_at.is_(None)).order_by(Person.line_no)))
     relatives = list(session.scalars(sa.select(SeparatedRelative).where(SeparatedRelative.household_id == hh.id)))
     movements = list(session.scalars(
         sa.select(Movement).where(Movement.household_id == hh.id).order_by(Movement.moved_on, Movement.id)))
-    consents = list(session.scalars(sa.select(Consent).where(Consent.household_id == hh.id)))
+    consents = list(session.scalars(sa.select(Consent).where(Consent.household_id == hh.id)
+                                    .order_by(Consent.recorded_on, Consent.id)))
     opened = sealed_fields_opened(actor, hh, consents)
     audit.record(session, actor, "household.read", "household", hh.code, {"opened": opened} if opened else None)
     phones = "phone" in opened
@@ -110,8 +112,22 @@ def sealed_fields_opened(actor: Actor, hh: Household, consents: list[Consent]) -
         return []
     if not actor.acts_for(hh.org_id):
         return []
-    given = {c.purpose for c in consents if c.given and c.withdrawn_on is None}
+    given = consented(consents)
     return [name for name, purpose in (("phone", "contact"), ("whereabouts", "tracing")) if purpose in given]
+
+
+def deciding_consents(consents: list[Consent]) -> dict[str, Consent]:
+    """The record that decides each purpose: the latest recorded (by date, then by entry), so
+    that a new record replaces an earlier one and a withdrawal is not undone by an older one."""
+    latest: dict[str, Consent] = {}
+    for c in sorted(consents, key=lambda c: (c.recorded_on, c.id or 0)):
+        latest[c.purpose] = c
+    return latest
+
+
+def consented(consents: list[Consent]) -> set[str]:
+    """The purposes a household consents to now: its deciding record is given and not withdrawn."""
+    return {p for p, c in deciding_consents(consents).items() if c.given and c.withdrawn_on is None}
 
 
 @dataclass
@@ -160,7 +176,8 @@ def search(*, session: Session, actor: Actor, q: str | None = None, phone: str |
         index = keyring().index(digits)
         conds.append(sa.or_(
             Household.phone_index == index,
-            Household.id.in_(sa.select(Person.household_id).where(Person.phone_index == index))))
+            Household.id.in_(sa.select(Person.household_id).where(Person.phone_index == index,
+                                                                  Person.deleted_at.is_(None)))))
     if pcode and pcode.strip():
         code = pcode.strip().upper()
         conds.append(_prefix(Household.current_pcode, code))
@@ -205,7 +222,8 @@ def _page(session: Session, conds: list[sa.ColumnElement[bool]], limit: int, off
     ).all()
     heads = dict(session.execute(
         sa.select(Person.household_id, Person.given_name + " " + Person.family_name)
-        .where(Person.household_id.in_([r.id for r in rows]), Person.relationship == "head")
+        .where(Person.household_id.in_([r.id for r in rows]), Person.relationship == "head",
+               Person.deleted_at.is_(None))
     ).all()) if rows else {}
     return SearchResult(total=total, hits=[
         SearchHit(r.code, r.population_group, r.current_pcode, r.name, heads.get(r.id), r.member_count, r.org_id)
@@ -266,7 +284,8 @@ EDITABLE = {
 }
 
 
-def _snapshot(obj: Any) -> dict[str, Any]:
+def snapshot(obj: Any) -> dict[str, Any]:
+    """A record's columns as JSON values, as `record_versions` keeps them."""
     data = {}
     for col in obj.__table__.columns:
         value = getattr(obj, col.key)
@@ -278,7 +297,7 @@ def update_household(*, session: Session, actor: Actor, code: str, changes: dict
                      expected_version: int | None = None) -> Household:
     """Change household fields; the previous state is kept and the change audited."""
     actor.require(Permission.REGISTRY_HOUSEHOLD_WRITE)
-    hh = _get_visible(session, actor, code)
+    hh = get_visible(session, actor, code)
     if not actor.acts_for(hh.org_id):
         raise ValidationFailed(_("Only the organisation that registered this household may change it."))
     # Lock the row (PostgreSQL) so two concurrent edits cannot both pass the version check.
@@ -329,7 +348,7 @@ def update_household(*, session: Session, actor: Actor, code: str, changes: dict
     if not new_values:
         return hh  # nothing changes: no new version
     session.add(RecordVersion(entity_type="household", entity_id=hh.id, version=hh.version,
-                              data=_snapshot(hh), changed_by=actor.user_id))
+                              data=snapshot(hh), changed_by=actor.user_id))
     if "current_pcode" in new_values:
         new_values["current_admin1"] = session.scalar(
             sa.select(AdminUnit.admin1_pcode).where(AdminUnit.pcode == new_values["current_pcode"]))
@@ -346,7 +365,7 @@ def update_household(*, session: Session, actor: Actor, code: str, changes: dict
 
 
 def history(*, session: Session, actor: Actor, code: str) -> list[RecordVersion]:
-    hh = _get_visible(session, actor, code)
+    hh = get_visible(session, actor, code)
     audit.record(session, actor, "household.history", "household", hh.code)
     return list(session.scalars(
         sa.select(RecordVersion).where(RecordVersion.entity_type == "household", RecordVersion.entity_id == hh.id)
@@ -358,7 +377,7 @@ def delete_household(*, session: Session, actor: Actor, code: str, reason: str) 
     actor.require(Permission.REGISTRY_HOUSEHOLD_DELETE)
     if not reason.strip():
         raise ValidationFailed(_("Say why the household is deleted."))
-    hh = _get_visible(session, actor, code)
+    hh = get_visible(session, actor, code)
     if not actor.acts_for(hh.org_id):
         raise ValidationFailed(_("Only the organisation that registered this household may delete it."))
     now = utcnow()
@@ -384,6 +403,11 @@ def purge_expired(*, session: Session, actor: Actor, today: date | None = None) 
     ids = [r.id for r in due]
     for start in range(0, len(ids), 1000):
         part = ids[start:start + 1000]
+        # The earlier states of members, consents and movements go with them.
+        for part_model, kind in ((Person, "person"), (Consent, "consent"), (Movement, "movement")):
+            session.execute(sa.delete(RecordVersion).where(
+                RecordVersion.entity_type == kind,
+                RecordVersion.entity_id.in_(sa.select(part_model.id).where(part_model.household_id.in_(part)))))
         for model in (Person, SeparatedRelative, Movement, Consent):
             session.execute(sa.delete(model).where(model.household_id.in_(part)))
         session.execute(sa.delete(RecordVersion).where(RecordVersion.entity_type == "household",

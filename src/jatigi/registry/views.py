@@ -29,7 +29,7 @@ from jatigi.core.i18n import N_, _, day, money, number
 from jatigi.places.models import AdminUnit
 from jatigi.places.service import known_pcodes
 from jatigi.registry import form_spec, service, vocab
-from jatigi.registry.history import HistoryEntry, household_history
+from jatigi.registry.history import PART_CHOICES, PART_LABELS, HistoryEntry, household_timeline
 from jatigi.registry.models import Household
 from jatigi.registry.problems import Problem
 from jatigi.registry.text import name_key
@@ -182,6 +182,7 @@ def _age_on(born: date, on: date) -> int:
 
 @dataclass
 class MemberRow:
+    line: int
     name: str
     sex: str
     born: str
@@ -202,7 +203,7 @@ def _member_rows(members: Iterable[Any]) -> list[MemberRow]:
         disability = [_(vocab.WG_DOMAINS[d]) for d, v in levels.items()
                       if v is not None and v >= vocab.WG_DISABILITY_THRESHOLD] if answered else None
         rows.append(MemberRow(
-            name=f"{p.given_name} {p.family_name}", sex=_label(vocab.SEXES, p.sex),
+            line=p.line_no, name=f"{p.given_name} {p.family_name}", sex=_label(vocab.SEXES, p.sex),
             born=day(p.birth_date), age=_age_on(p.birth_date, today) if p.birth_date else None,
             estimated=bool(p.age_estimated), relationship=_label(vocab.RELATIONSHIPS, p.relationship),
             disability=disability, school=_label(vocab.SCHOOL_ATTENDANCE, p.school_attendance),
@@ -218,7 +219,8 @@ def _label(labels: dict[str, str], code: str | None) -> str:
 
 
 _CHOICE_FIELDS = {"population_group": vocab.POPULATION_GROUPS, "living_arrangement": vocab.LIVING_ARRANGEMENTS,
-                  "intention": vocab.INTENTIONS, "head_sex": vocab.SEXES}
+                  "intention": vocab.INTENTIONS, "head_sex": vocab.SEXES, "priority_needs": vocab.NEEDS,
+                  **PART_CHOICES}
 _MORE_LABELS = {
     "member_count": N_("Members"), "head_sex": N_("Sex of the head"),
     "sharing_consent": N_("Consent to sharing with partner organisations"),
@@ -227,7 +229,7 @@ _MORE_LABELS = {
     "deleted_by": N_("Deleted by"), "delete_reason": N_("Reason for deletion"), "purge_after": N_("Erased after"),
     "code": N_("Code"),
 }
-_FIELD_LABELS = {f.name: f.label for g in form_spec.MAIN_GROUPS for f in g.fields} | _MORE_LABELS
+_FIELD_LABELS = {f.name: f.label for g in form_spec.MAIN_GROUPS for f in g.fields} | _MORE_LABELS | PART_LABELS
 
 
 def field_label(name: str) -> str:
@@ -238,10 +240,10 @@ def shown_value(name: str, value: Any, places: dict[str, str]) -> str:
     """A stored value as a person reads it: labels for codes, dates and amounts per language."""
     if value is None or value == "" or value == []:
         return "—"
+    if name in _CHOICE_FIELDS and isinstance(value, list):
+        return ", ".join(_label(_CHOICE_FIELDS[name], str(v)) for v in value)
     if name in _CHOICE_FIELDS:
         return _label(_CHOICE_FIELDS[name], str(value))
-    if name == "priority_needs" and isinstance(value, list):
-        return ", ".join(_label(vocab.NEEDS, str(v)) for v in value)
     if name.endswith("_xof") and isinstance(value, int):
         return money(value)
     if isinstance(value, bool):
@@ -265,7 +267,36 @@ def when(at: datetime | None) -> str:
 _ACTIONS = {
     "household.create": N_("Registered"), "household.read": N_("Opened"), "household.update": N_("Changed"),
     "household.history": N_("History read"), "household.delete": N_("Deleted"),
+    "household.member_add": N_("Member added"), "household.member_update": N_("Member changed"),
+    "household.member_remove": N_("Member removed"), "household.consent_add": N_("Consent recorded"),
+    "household.consent_withdraw": N_("Consent withdrawn"), "household.movement_add": N_("Movement added"),
+    "household.movement_update": N_("Movement corrected"),
 }
+
+
+def history_caption(e: HistoryEntry) -> str:
+    """What an entry of the history is about, when and by whom, in plain words."""
+    at, who = when(e.changed_at), e.changed_by or "—"
+    if e.subject == "person":
+        about = e.about or "—"
+        if e.action == "added":
+            return _("Member {name} added on {when} by {who}", name=about, when=at, who=who)
+        if e.action == "removed":
+            return _("Member {name} removed from the household on {when} by {who}", name=about, when=at, who=who)
+        return _("Member {name} changed on {when} by {who}", name=about, when=at, who=who)
+    if e.subject == "consent":
+        purpose = _label(vocab.CONSENT_PURPOSES, e.about)
+        if e.action == "added":
+            return _("Consent recorded ({purpose}) on {when} by {who}", purpose=purpose, when=at, who=who)
+        if e.action == "withdrawn":
+            return _("Consent withdrawn ({purpose}) on {when} by {who}", purpose=purpose, when=at, who=who)
+        return _("Consent changed ({purpose}) on {when} by {who}", purpose=purpose, when=at, who=who)
+    if e.subject == "movement":
+        kind = _label(vocab.MOVEMENT_KINDS, e.about)
+        if e.action == "added":
+            return _("Movement added ({kind}) on {when} by {who}", kind=kind, when=at, who=who)
+        return _("Movement corrected ({kind}) on {when} by {who}", kind=kind, when=at, who=who)
+    return _("Version {version} changed on {when} by {who}", version=e.version, when=at, who=who)
 
 
 @dataclass
@@ -332,7 +363,7 @@ def _household_page(request: Request, session: Session, actor: Actor, code: str,
                     delete_error: str | None = None, status_code: int = 200) -> HTMLResponse:
     d = service.get_household(session=session, actor=actor, code=code)
     hh = d.household
-    history: list[HistoryEntry] = household_history(session=session, actor=actor, code=hh.code)
+    history: list[HistoryEntry] = household_timeline(session=session, detail=d)
     places = _place_names(session, [
         hh.current_pcode, hh.origin_pcode, *(m.from_pcode for m in d.movements), *(m.to_pcode for m in d.movements),
         *(r.last_known_pcode for r in d.relatives),
@@ -341,14 +372,16 @@ def _household_page(request: Request, session: Session, actor: Actor, code: str,
     org = session.execute(sa.select(Organisation.acronym, Organisation.name)
                           .where(Organisation.id == hh.org_id)).one_or_none()
     trail = _audit_trail(session, hh.code) if actor.can(Permission.CORE_AUDIT_READ) else None
+    withdrawn_by = {e.entity_id: e.changed_by for e in history if e.subject == "consent" and e.action == "withdrawn"}
     return render(
         request, "registry/household.html", status_code=status_code,
         hh=hh, d=d, phone=shown_phone(d.phone), places=places, org=org, members=_member_rows(d.members),
         history=list(reversed(history)), phone_note=_phone_note(actor, hh, d.phone), trail=trail,
         may_edit=_may_change(actor, hh, Permission.REGISTRY_HOUSEHOLD_WRITE),
         may_delete=_may_change(actor, hh, Permission.REGISTRY_HOUSEHOLD_DELETE),
-        audit_shown=AUDIT_SHOWN, delete_error=delete_error, vocab=vocab, label=_label, field_label=field_label, shown=shown_value,
-        when=when,
+        audit_shown=AUDIT_SHOWN, delete_error=delete_error, vocab=vocab, label=_label, field_label=field_label,
+        shown=shown_value, when=when, caption=history_caption, deciding=service.deciding_consents(d.consents),
+        withdrawn_by=withdrawn_by,
     )
 
 

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jatigi.core.errors import JatigiError, Unauthorized
 from jatigi.core.i18n import LANGUAGES, N_, _, normalise_language, use_language
+from jatigi.web.admission import ADMITTED, AdmissionMiddleware
 from jatigi.web.deps import access_rules, include_api_router, public
 from jatigi.web.pages import LoginRequired, SecurityHeadersMiddleware, login_url
 
@@ -332,12 +333,14 @@ def _page_routers() -> list[APIRouter]:
     from jatigi.analytics.views import router as dashboard_pages
     from jatigi.places.views import router as places_pages
     from jatigi.registry.import_views import router as import_pages
+    from jatigi.registry.member_views import router as member_pages
     from jatigi.registry.views import router as registry_pages
 
-    return [accounts_pages, dashboard_pages, registry_pages, import_pages, admin_pages, places_pages]
+    return [accounts_pages, dashboard_pages, registry_pages, member_pages, import_pages, admin_pages, places_pages]
 
 
-def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int = MAX_BODY_BYTES,
+               admit: int = ADMITTED) -> FastAPI:
     from jatigi.accounts.api import router as accounts_router
     from jatigi.places.api import router as places_router
     from jatigi.registry.api import router as registry_router
@@ -385,5 +388,7 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
     app.add_middleware(SecurityHeadersMiddleware)
     # Compressed answers: pages and the map's shapes travel over slow mobile links.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # Outermost: a request waits for its turn before anything else is done for it.
+    app.add_middleware(AdmissionMiddleware, limit=admit)
     access_rules(app)  # fails now, not in production, if a route declares no access rule
     return app

@@ -24,8 +24,9 @@ DOMAINS = ("web", "accounts", "analytics", "registry", "places")
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     dirs = [str(_SRC / d / "templates") for d in DOMAINS if (_SRC / d / "templates").is_dir()]
+    # auto_reload off: templates are read once per process, not checked on disk at every page.
     env = Environment(loader=FileSystemLoader(dirs), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.globals.update(_=i18n.gettext, number=i18n.number, day=i18n.day, money=i18n.money,
                        Permission=Permission)
     return env

@@ -7,9 +7,11 @@
 
   function breaks(values) {
     var sorted = values.filter(function (v) { return v > 0; }).sort(function (a, b) { return a - b; });
+    // Upper limits of the classes, strictly increasing: few distinct values make fewer classes.
     var out = [];
-    for (var i = 1; i < COLOURS.length; i++) {
-      out.push(sorted.length ? sorted[Math.floor((sorted.length - 1) * i / COLOURS.length)] : 0);
+    for (var i = 1; i <= COLOURS.length && sorted.length; i++) {
+      var limit = i === COLOURS.length ? sorted[sorted.length - 1] : sorted[Math.floor((sorted.length - 1) * i / COLOURS.length)];
+      if (!out.length || limit > out[out.length - 1]) { out.push(limit); }
     }
     return out;
   }
@@ -50,12 +52,15 @@
       var legend = L.control({ position: "bottomright" });
       legend.onAdd = function () {
         var div = L.DomUtil.create("div", "legend");
+        var lang = document.documentElement.lang;
         var lower = 1;
-        limits.concat([biggest]).forEach(function (upper, i) {
+        limits.forEach(function (upper, i) {
           var row = L.DomUtil.create("div", "", div);
           var swatch = L.DomUtil.create("i", "", row);
           swatch.style.background = COLOURS[i];
-          row.appendChild(document.createTextNode(lower.toLocaleString() + "–" + upper.toLocaleString()));
+          var text = lower === upper ? upper.toLocaleString(lang)
+            : lower.toLocaleString(lang) + "–" + upper.toLocaleString(lang);
+          row.appendChild(document.createTextNode(text));
           lower = upper + 1;
         });
         return div;

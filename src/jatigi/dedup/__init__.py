@@ -1,0 +1,1 @@
+"""Record linkage: finding the same person within and across agencies' lists."""
