@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 HOUSEHOLDS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 2
 
 .PHONY: setup demo test lint bench serve clean messages
 
@@ -19,7 +20,7 @@ setup: $(BIN)/jatigi
 demo: setup
 	$(BIN)/jatigi db upgrade
 	$(BIN)/jatigi demo build --households $(HOUSEHOLDS) --reset
-	$(BIN)/jatigi serve --host $(HOST) --port $(PORT)
+	$(BIN)/jatigi serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
@@ -33,7 +34,7 @@ bench: setup
 	$(BIN)/python bench/web.py
 
 serve: setup
-	$(BIN)/jatigi serve --host $(HOST) --port $(PORT)
+	$(BIN)/jatigi serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -5,7 +5,7 @@ with uvicorn, logs in as a demo user, and drives each page with wrk (Debian pack
 reporting requests, errors and latency percentiles. `--record` appends the table to
 BENCHMARKS.md.
 
-    python bench/web.py [--households 200000] [--seconds 60] [--connections 20] [--db PATH] [--record]
+    python bench/web.py [--households 200000] [--seconds 60] [--connections 20] [--workers 2] [--db PATH] [--record]
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=200_000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (jatigi serve --workers)")
     parser.add_argument("--db", type=Path, help="reuse a demo database (and its key file beside it)")
     parser.add_argument("--record", action="store_true")
     parser.add_argument("--pages", default="dashboard,registry list,household page",
@@ -63,7 +64,7 @@ def main() -> None:
         subprocess.run([JATIGI, "demo", "build", "--households", str(args.households)], env=env, check=True,
                        capture_output=True)
     port = free_port()
-    server = subprocess.Popen([JATIGI, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+    server = subprocess.Popen([JATIGI, "serve", "--port", str(port), "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -109,7 +110,8 @@ def main() -> None:
         with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as fh:
             fh.write(f"\n## Web pages under load — {date.today().isoformat()}\n\n"
                      f"{args.connections} concurrent connections over loopback for {args.seconds} s each (wrk), "
-                     f"one uvicorn process, SQLite, demo of {args.households:,} households, user `im.unhcr`.\n\n"
+                     f"`jatigi serve --workers {args.workers}`, SQLite, demo of {args.households:,} households, "
+                     f"user `im.unhcr`.\n\n"
                      f"{text}\n")
 
 

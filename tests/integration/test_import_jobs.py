@@ -7,6 +7,7 @@ import csv
 import io
 import os
 import re
+import subprocess
 import tempfile
 import threading
 import time
@@ -353,6 +354,34 @@ def test_a_job_whose_server_stopped_is_shown_interrupted(browser, engine: sa.Eng
     listed = _text(client.get("/imports").text)
     assert "big.csv alice Import interrupted" in listed
     assert "other.csv alice Saving the households: 4,000 / 5,000 rows" in listed
+
+
+def test_on_sqlite_another_server_process_shows_the_live_progress_of_an_import(browser, engine: sa.Engine) -> None:
+    """`jatigi serve --workers 2`: the page may be served by the process that does not run the
+    import. On SQLite the table cannot be written during the import: the running process writes
+    its progress to a file, read while that process lives."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps the live progress in the table (see the test above)")
+    client, _csrf = browser("alice")
+    with session_scope(engine) as s:
+        alice = f.actor(s, "alice")
+        job = jobs.create(session=s, actor=alice, org_id=alice.org_id, filenames=["big.csv"], format="auto",
+                          partial=False)
+        job.phase, job.heartbeat_at = "checking", utcnow() - timedelta(minutes=10)
+        job_id = job.id
+    key = (str(engine.url), job_id)
+    jobs._write_live_file(key, jobs.Progress("checking", 1200, 5000))  # as the other process would
+    try:
+        shown = _text(client.get(f"/imports/jobs/{job_id}/progress", headers={"HX-Request": "true"}).text)
+        assert "1,200 / 5,000 rows" in shown and "interrupted" not in shown
+        # The process that wrote it has stopped: the import is interrupted, whatever the file says.
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        path = jobs._live_file(key)
+        path.write_text(path.read_text().replace(f'"pid": {os.getpid()}', f'"pid": {gone.pid}'))
+        assert "Import interrupted" in _text(client.get(f"/imports/jobs/{job_id}").text)
+    finally:
+        jobs._live_file(key).unlink(missing_ok=True)
 
 
 # ---- who may see a job -------------------------------------------------------------------------

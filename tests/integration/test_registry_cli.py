@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -135,9 +136,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_answers_on_the_api_index(engine: sa.Engine) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_answers_on_the_api_index(engine: sa.Engine, workers: str) -> None:
     port = _free_port()
-    proc = subprocess.Popen([JATIGI, "--lang", "en", "serve", "--port", str(port)],
+    proc = subprocess.Popen([JATIGI, "--lang", "en", "serve", "--port", str(port), "--workers", workers],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.time() + 30
@@ -154,3 +156,21 @@ def test_serve_answers_on_the_api_index(engine: sa.Engine) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_the_dashboard_counts_a_change_made_from_the_command_line_at_once(data: Data) -> None:
+    """Figures are cached; a change made by another process (here the CLI) must not wait for
+    the cache to expire: the counters of changes are in the database."""
+    from fastapi.testclient import TestClient
+
+    from jatigi.web.app import create_app
+    from tests.web import login
+
+    with TestClient(create_app(), base_url="http://testserver") as client:
+        login(client, "alice")
+        figure = re.compile(r'id="fig-households">(\d+)<')
+        before = int(figure.search(client.get("/").text).group(1))  # type: ignore[union-attr]
+        assert before == 3
+        run("registry", "delete", data.a_codes[0], "--reason", "Registered twice", "--as", "alice")
+        after = int(figure.search(client.get("/").text).group(1))  # type: ignore[union-attr]
+        assert after == 2

@@ -25,7 +25,7 @@ from jatigi.accounts.models import (
 from jatigi.accounts.sessions import close_sessions_of
 from jatigi.core import audit
 from jatigi.core.authz import DEFAULT_ROLE_PERMISSIONS, Actor, Permission
-from jatigi.core.db import utcnow
+from jatigi.core.db import after_reading, utcnow
 from jatigi.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from jatigi.core.i18n import _
 
@@ -212,7 +212,9 @@ def user_for_token(*, session: Session, token: str) -> User:
     if user is None or not user.is_active:
         raise Unauthorized(_("Invalid or expired API token."))
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
-        row.last_used_at = now
+        row_id = row.id
+        after_reading(session, lambda s: s.execute(
+            sa.update(ApiToken).where(ApiToken.id == row_id).values(last_used_at=now)))
     return user
 
 

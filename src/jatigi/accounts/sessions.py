@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from jatigi.accounts.models import User, WebSession
 from jatigi.core import audit
 from jatigi.core.authz import Actor
-from jatigi.core.db import utcnow
+from jatigi.core.db import after_reading, utcnow
 
 IDLE = timedelta(hours=2)
 LIFETIME = timedelta(hours=12)
@@ -55,14 +55,16 @@ def find_session(*, session: Session, token: str | None) -> tuple[WebSession, Us
     now = utcnow()
     if row is None:
         return None
+    row_id = row.id
     if row.expires_at <= now or now - row.last_seen_at > IDLE:
-        session.delete(row)
+        after_reading(session, lambda s: s.execute(sa.delete(WebSession).where(WebSession.id == row_id)))
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
     if now - row.last_seen_at > _TOUCH_EVERY:
-        row.last_seen_at = now
+        after_reading(session, lambda s: s.execute(
+            sa.update(WebSession).where(WebSession.id == row_id).values(last_seen_at=now)))
     return row, user
 
 

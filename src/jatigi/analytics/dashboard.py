@@ -342,7 +342,7 @@ def dashboard(*, session: Session, actor: Actor, place: str | None = None, group
     audited.
     """
     key = ("dashboard", audience(session, actor), place, group, level, include_people, today or date.today())
-    result, detail = cached(key, lambda: _dashboard(session, actor, place, group, level, include_people, today))
+    result, detail = cached(session, key, lambda: _dashboard(session, actor, place, group, level, include_people, today))
     audit.record(session, actor, "dashboard.read", "registry", None, detail)
     return result
 
@@ -380,7 +380,7 @@ def people_figures(*, session: Session, actor: Actor, place: str | None = None, 
     """Disability and children alone: the dashboard's query over people, for a page that shows
     the household figures first and these when they arrive."""
     scope = _scope(session, actor, place, group)
-    figures = cached(("people", audience(session, actor), place, group, today or date.today()),
+    figures = cached(session, ("people", audience(session, actor), place, group, today or date.today()),
                      lambda: _people_figures(session, scope, today or date.today()))
     audit.record(session, actor, "dashboard.read", "registry", None,
                  {"place": scope.place.pcode if scope.place else None, "group": scope.group, "part": "people"})
@@ -409,7 +409,7 @@ def map_features(*, session: Session, actor: Actor, place: str | None = None, gr
         collection["level"] = counted.level
         return collection
 
-    result = cached(("map", audience(session, actor), place, group, level), compute)
+    result = cached(session, ("map", audience(session, actor), place, group, level), compute)
     audit.record(session, actor, "dashboard.map", "registry", None, _detail(scope, result["level"]))
     return result
 

@@ -28,6 +28,7 @@ set_language(language_from_args(sys.argv[1:]) or os.environ.get("JATIGI_LANG"))
 
 from jatigi.cli import audit as audit_cli  # noqa: E402
 from jatigi.cli import db as db_cli  # noqa: E402
+from jatigi.cli import dedup as dedup_cli  # noqa: E402
 from jatigi.cli import demo as demo_cli  # noqa: E402
 from jatigi.cli import export as export_cli  # noqa: E402
 from jatigi.cli import places as places_cli  # noqa: E402
@@ -59,4 +60,5 @@ app.add_typer(xlsform_cli.app, name="xlsform", help=_("The registration XLSForm 
 app.add_typer(demo_cli.app, name="demo", help=_("The synthetic Mali demo: database or Kobo export."))
 app.add_typer(registry_cli.app, name="registry", help=_("Households: summary, search, show, delete, history."))
 app.add_typer(export_cli.app, name="export", help=_("Minimised exports: CSV, XLSX, HXL."))
+app.add_typer(dedup_cli.app, name="dedup", help=_("Duplicate people: in any list, in the registry, across agencies."))
 app.command("serve", help=_("Serve the web application and the JSON API (/api/v1)."))(serve_cli.serve)

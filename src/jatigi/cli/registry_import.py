@@ -58,3 +58,5 @@ def import_command(
     console.print(_("{written} households ({people} people) written, {skipped} already imported, "
                     "{rejected} rejected.", written=result.households_written, people=result.people_written,
                     skipped=result.households_skipped, rejected=result.households_rejected))
+    if result.duplicates is not None:
+        console.print(result.duplicates.message)

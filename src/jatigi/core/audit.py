@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jatigi.core.authz import Actor
 from jatigi.core.bulk import bulk_insert
-from jatigi.core.db import Base, BigId, is_postgres, utcnow
+from jatigi.core.db import Base, BigId, after_reading, is_postgres, utcnow
 
 GENESIS = "0" * 64
 _LOCK_KEY = 4_815_162_342
@@ -71,7 +71,9 @@ def _last_hash(session: Session) -> str:
 
 def record(session: Session, actor: Actor, action: str, entity_type: str,
            entity_id: object = None, detail: dict[str, Any] | None = None) -> None:
-    record_many(session, actor, [Entry(action, entity_type, None if entity_id is None else str(entity_id), detail)])
+    """Audit one event: in this transaction, or, for a read-only session, just after its reads."""
+    entry = Entry(action, entity_type, None if entity_id is None else str(entity_id), detail)
+    after_reading(session, lambda writer: record_many(writer, actor, [entry]))
 
 
 def record_many(session: Session, actor: Actor, entries: Iterable[Entry], batch: int = 20_000) -> int:

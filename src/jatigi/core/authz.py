@@ -32,6 +32,10 @@ class Permission(StrEnum):
     ACCOUNTS_ORGANISATION_WRITE = "accounts:organisation:write"
     ACCOUNTS_AGREEMENT_WRITE = "accounts:agreement:write"
     CORE_AUDIT_READ = "core:audit:read"
+    # Score the registry for duplicates (`jatigi dedup run`), train its linkage model.
+    DEDUP_RUN = "dedup:run:start"
+    # Review the queue of possible duplicates: see pairs, confirm, reject, merge, unmerge.
+    DEDUP_REVIEW = "dedup:pair:review"
 
 
 P = Permission
@@ -58,6 +62,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.PLACES_ADMIN_UNIT_WRITE,
             P.ACCOUNTS_USER_READ,
             P.ACCOUNTS_AGREEMENT_WRITE,
+            P.DEDUP_RUN,
+            P.DEDUP_REVIEW,
         }
     ),
     "registration_officer": frozenset(

@@ -2,8 +2,9 @@
 per set of visible households, filters and registry state, and reused for a short while: twenty
 coordinators opening the dashboard cost one query.
 
-Entries are dropped when the registry or the places change in this process, and after `TTL` seconds in any
-case (changes made by another process). Each user's view is still audited on every request.
+Entries are keyed by the database's change counters (`core.changes`), so a change made by any
+process — another web worker, a command-line import — makes them stale at once; they are also
+dropped after `TTL` seconds. Each user's view is still audited on every request.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jatigi.core.authz import Actor
-from jatigi.core.changes import generation
+from jatigi.core.changes import generations, pending
 
 T = TypeVar("T")
 TTL = 60.0
@@ -38,8 +39,10 @@ def audience(session: Session, actor: Actor) -> Hashable:
     return database, who
 
 
-def cached(key: Hashable, compute: Callable[[], T]) -> T:
-    full = (generation("registry"), generation("places"), key)
+def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+    if pending(session):
+        return compute()  # this session's own changes are not committed: not for others to reuse
+    full = (generations(session), key)
     now = time.monotonic()
     with _lock:
         hit = _entries.get(full)

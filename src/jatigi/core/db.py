@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -69,6 +69,9 @@ def _serialise_transactions(engine: sa.Engine, wait: float = 120.0) -> None:
     lock = threading.Lock()
 
     def begin(conn: sa.Connection) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # a snapshot to read; no lock, no waiting for writers
+            return
         if not lock.acquire(timeout=wait):
             raise TimeoutError(f"no database transaction could start within {wait:.0f} s")
         conn.info["jatigi_tx_lock"] = True
@@ -88,6 +91,20 @@ def _serialise_transactions(engine: sa.Engine, wait: float = 120.0) -> None:
     event.listen(engine, "rollback", end)
 
 
+READ_ONLY = "jatigi_read_only"
+_WRITES = ("insert", "update", "delete", "replace", "create", "drop", "alter")
+
+
+def _refuse_writes(conn: sa.Connection, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+    if conn.get_execution_options().get(READ_ONLY) and statement.lstrip()[:7].lower().startswith(_WRITES):
+        raise ReadOnlyWrite("a read-only session tried to write; use core.db.after_reading: "
+                            + statement.lstrip()[:60])
+
+
+class ReadOnlyWrite(RuntimeError):
+    """Code running in a read-only session (a web GET) wrote instead of deferring the write."""
+
+
 def make_engine(url: str) -> sa.Engine:
     if url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url[len("postgres://") :]
@@ -97,8 +114,10 @@ def make_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         _serialise_transactions(engine)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", _refuse_writes)
+    return engine
 
 
 @lru_cache(maxsize=8)
@@ -126,6 +145,42 @@ def session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_session_scope(engine: sa.Engine | None = None) -> Iterator[Session]:
+    """A session for a request that only reads, with the few writes it needs done after.
+
+    Its reads share one snapshot and take no lock: on SQLite they do not queue behind writers
+    (see `_serialise_transactions`). What it must still write — the audit event of what was
+    read, a session's last activity — is handed to `after_reading` and written on success, in a
+    short transaction of its own, before the caller answers. Any other write is refused
+    (`ReadOnlyWrite`) rather than risk SQLite's "database is locked" under load.
+    """
+    bound = engine or get_engine()
+    session = session_factory(bound.execution_options(**{READ_ONLY: True}))()
+    session.info[READ_ONLY] = []
+    try:
+        yield session
+        writes: list[Callable[[Session], object]] = session.info[READ_ONLY]
+        if session.new or session.dirty or session.deleted:
+            raise ReadOnlyWrite("a read-only session has unsaved changes; use core.db.after_reading")
+        session.rollback()  # ends the snapshot; nothing was written
+        if writes:
+            with session_scope(bound) as writer:
+                for write in writes:
+                    write(writer)
+    finally:
+        session.close()
+
+
+def after_reading(session: Session, write: Callable[[Session], object]) -> None:
+    """Write now, or, in a read-only session, just after its reads (see `read_session_scope`)."""
+    pending: list[Callable[[Session], object]] | None = session.info.get(READ_ONLY)
+    if pending is None:
+        write(session)
+    else:
+        pending.append(write)
 
 
 def is_postgres(session_or_engine: Session | sa.Engine) -> bool:

@@ -51,6 +51,7 @@ OUTPUT_SCHEMA = pa.schema([
     ("sex", pa.string()),  # m or f
     ("phone", pa.string()),  # +223XXXXXXXX
     ("place", pa.string()),  # a P-code as written (upper case) or a folded place name
+    ("place_area", pa.string()),  # the P-code of the unit above a place (a commune's cercle), else empty
     ("id_number", pa.string()),
     ("address", pa.string()),
 ])
@@ -140,6 +141,14 @@ def normalise_place(raw: object) -> str | None:
     if _PCODE.match(text.upper()):
         return text.upper()
     return names.fold(text) or None
+
+
+def place_area(place: str | None) -> str | None:
+    """The P-code of the unit a P-coded place belongs to: `ML090101` (a commune) -> `ML0901` (its
+    cercle). None for a cercle, a region or a place written as a name."""
+    if place is None or not _PCODE.match(place) or len(place) < 8:
+        return None
+    return place[:-2]
 
 
 def normalise_id_number(raw: object) -> str | None:
@@ -258,6 +267,7 @@ def prepare_person(record: Mapping[str, Any], *, reference: date,
             out[name] = None
             problem(name, error)
     out["place"] = normalise_place(record.get("place"))
+    out["place_area"] = place_area(out["place"])
     out["id_number"] = normalise_id_number(record.get("id_number"))
     out["address"] = names.fold(_text(record.get("address"))) or None
     return out

@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,7 +25,7 @@ from jatigi.core.authz import Actor, Permission
 from jatigi.core.db import refresh_statistics, utcnow
 from jatigi.core.errors import JatigiError
 from jatigi.core.i18n import _
-from jatigi.demo import generator
+from jatigi.demo import duplicates, generator
 from jatigi.places.models import AdminUnit
 from jatigi.places.service import load_gazetteer
 from jatigi.registry.models import Household, ImportBatch, RecordVersion
@@ -207,12 +208,13 @@ def build(*, session: Session, actor: Actor, households: int = 2000, seed: int =
                for acr in generator.REGISTERING_ORGS}
     people = dict.fromkeys(generator.REGISTERING_ORGS, 0)
     counts = dict.fromkeys(generator.REGISTERING_ORGS, 0)
-    records = generator.generate(households, seed=seed)
+    # A small share registered again by another organisation: the review queue's duplicates.
+    records = islice(duplicates.with_duplicates(generator.generate(households, seed=seed), seed=seed), households)
     while True:
         by_org: dict[str, list[HouseholdRecord]] = {}
         n = 0
-        for rec in records:
-            by_org.setdefault(generator.registering_org(rec), []).append(rec)
+        for rec, acr in records:
+            by_org.setdefault(acr, []).append(rec)
             n += 1
             if n == CHUNK:
                 break

@@ -105,7 +105,7 @@ def upsert_units(*, session: Session, rows: Sequence[UnitRow]) -> tuple[int, int
     if moved:
         _refresh_admin1(session=session)
     session.flush()
-    bump("places")  # cached dashboard figures and maps are stale now
+    bump(session, "places")  # cached dashboard figures and maps are stale now
     return len(inserts), sum(len(batch) for batch in updates.values())
 
 

@@ -238,6 +238,7 @@ def import_upload(
         households_skipped=result.households_skipped, households_rejected=result.households_rejected,
         problem_count=result.problem_count,
         problems=[ProblemOut(**p.__dict__) for p in result.problems[:MAX_SHOWN_PROBLEMS]],
+        duplicate_check=result.duplicates.message if result.duplicates else None,
     )
     if result.status == "rejected":
         body = ProblemsOut(detail=_("Nothing was written: {n} problems in {households} households.",

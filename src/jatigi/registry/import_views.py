@@ -338,7 +338,19 @@ def _job_context(request: Request, actor: Actor, view: jobs.JobView) -> dict[str
         "kept": min(view.job.problem_count, MAX_KEPT_PROBLEMS),
         "report": view.job.report_token if view.ended and report_available(actor, view) else None,
         "when": _when,
+        "duplicates": _duplicate_check(view),
     }
+
+
+def _duplicate_check(view: jobs.JobView) -> tuple[str, int] | None:
+    """What the check for duplicates found after the import, and how many households it flagged."""
+    if not (view.ended and view.job.batch_id):
+        return None
+    from jatigi.dedup.service import check_note, import_check
+
+    with Session(jobs.peek_engine(get_engine())) as session:
+        run = import_check(session, view.job.batch_id)
+        return (check_note(run), int((run.counts or {}).get("households", 0))) if run else None
 
 
 @router.get("/imports/jobs/{job_id}")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -38,6 +39,9 @@ from jatigi.registry.models import Household, ImportBatch
 from jatigi.registry.problems import Problem
 from jatigi.registry.sheets import read_any
 from jatigi.registry.writer import REGISTRY_TABLES, context_for, insert_prepared
+
+if TYPE_CHECKING:
+    from jatigi.dedup.runs import ImportCheck
 
 FORMATS = ("auto", "kobo", "csv", "xlsx", "hxl")
 MAX_KEPT_PROBLEMS = 10_000
@@ -65,6 +69,7 @@ class ImportResult:
     households_rejected: int = 0
     problem_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+    duplicates: ImportCheck | None = None  # the check of the new people against the registry
 
     @property
     def ok(self) -> bool:
@@ -187,6 +192,11 @@ def import_files(*, session: Session, actor: Actor, paths: list[Path],
                   "people": result.people_written, "skipped": result.households_skipped,
                   "rejected": result.households_rejected})
     savepoint.commit()
+    if result.households_written:
+        # Each new person is checked against the registry; possible duplicates wait for review.
+        from jatigi.dedup.runs import check_import  # the linkage engine loads only when needed
+
+        result.duplicates = check_import(session=session, actor=actor, batch_id=batch.id)
     if on_progress:
         on_progress(result.submissions, result.submissions)
     return result

@@ -11,8 +11,9 @@ The import writes in one transaction. While it is open:
   at most every PERSIST_EVERY_S and at least every HEARTBEAT_EVERY (the heartbeat);
 - on SQLite the import holds the database's only write lock, and this process's transaction
   lock (core.db): a progress write would wait for the import that waits for it. So the table
-  gets the phase when the import starts and the result when it ends, and the live counts are
-  read from the memory of the process that runs the import.
+  gets the phase when the import starts and the result when it ends; the same thread writes the
+  live state to a small file instead (`_live_file`), which the other processes of the server
+  (`jatigi serve --workers N`) read while the process that wrote it is alive.
 
 Pages read jobs, and who asks, through `peek_engine`, which never waits for that lock. A job
 that has not ended, is not running in this process and whose heartbeat is older than
@@ -21,9 +22,13 @@ STALE_AFTER is interrupted: the server stopped while it ran, and its transaction
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 import queue
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -83,12 +88,54 @@ def _set(key: tuple[str, int], progress: Progress) -> None:
 
 def _get(key: tuple[str, int]) -> Progress | None:
     with _live_lock:
-        return _live.get(key)
+        mine = _live.get(key)
+    return mine if mine is not None else _read_live_file(_live_file(key))
 
 
 def _forget(key: tuple[str, int]) -> None:
     with _live_lock:
         _live.pop(key, None)
+    _live_file(key).unlink(missing_ok=True)
+
+
+# The live state of SQLite jobs, for the server's other processes: one small file per job.
+
+def _live_folder(url: str) -> Path:
+    return Path(tempfile.gettempdir()) / "jatigi-import-jobs" / hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def _live_file(key: tuple[str, int]) -> Path:
+    return _live_folder(key[0]) / f"{key[1]}.json"
+
+
+def _write_live_file(key: tuple[str, int], progress: Progress) -> None:
+    path = _live_file(key)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps({"phase": progress.phase, "done": progress.done, "total": progress.total,
+                                   "pid": os.getpid(), "at": time.time()}), encoding="utf-8")
+    os.replace(partial, path)  # readers see the old state or the new one, never half a file
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_live_file(path: Path) -> Progress | None:
+    """The state another process wrote, if that process still runs and wrote it lately."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not _alive(int(data["pid"])) or time.time() - float(data["at"]) > STALE_AFTER.total_seconds():
+        return None
+    return Progress(str(data["phase"]), int(data["done"]), int(data["total"]))
 
 
 # ---- reading jobs ------------------------------------------------------------------------------
@@ -146,8 +193,14 @@ def running(*, session: Session, engine: sa.Engine, actor: Actor, limit: int = 2
 
 def _lives(engine: sa.Engine) -> dict[int, Progress]:
     url = str(engine.url)
+    found: dict[int, Progress] = {}
+    for path in _live_folder(url).glob("*.json"):
+        progress = _read_live_file(path)
+        if progress is not None and path.stem.isdigit():
+            found[int(path.stem)] = progress
     with _live_lock:
-        return {job_id: progress for (of, job_id), progress in _live.items() if of == url}
+        found.update({job_id: progress for (of, job_id), progress in _live.items() if of == url})
+    return found
 
 
 def peek_engine(engine: sa.Engine) -> sa.Engine:
@@ -287,8 +340,9 @@ def _update(engine: sa.Engine, job_id: int, *where: sa.ColumnElement[bool], **va
 
 
 def _beat() -> None:
-    """Copy this process's live jobs to the table (PostgreSQL): a job's state when it changed, at
-    most every PERSIST_EVERY_S, else a heartbeat every HEARTBEAT_EVERY, queued jobs included."""
+    """Copy this process's live jobs to the table (PostgreSQL) or to their files (SQLite): a job's
+    state when it changed, at most every PERSIST_EVERY_S, else a heartbeat every HEARTBEAT_EVERY,
+    queued jobs included."""
     written: dict[tuple[str, int], tuple[Progress, datetime]] = {}
     while True:
         time.sleep(PERSIST_EVERY_S)
@@ -301,10 +355,13 @@ def _beat() -> None:
         for key, state in current.items():
             engine = engines.get(key[0])
             last = written.get(key)
-            if engine is None or engine.dialect.name == "sqlite" or (
-                    last is not None and last[0] == state and utcnow() - last[1] < HEARTBEAT_EVERY):
+            if engine is None or (last is not None and last[0] == state and utcnow() - last[1] < HEARTBEAT_EVERY):
                 continue
             try:
+                if engine.dialect.name == "sqlite":
+                    _write_live_file(key, state)  # the table waits for the import: see the module's notes
+                    written[key] = (state, utcnow())
+                    continue
                 # Never over a job that has ended meanwhile.
                 _update(engine, key[1], ImportJob.phase.in_(RUNNING), phase=state.phase, rows_done=state.done,
                         rows_total=state.total)

@@ -85,7 +85,7 @@ def _done(session: Session, actor: Actor, hh: Household, action: str, detail: di
     hh.updated_at = utcnow()
     hh.updated_by = actor.user_id
     audit.record(session, actor, action, "household", hh.code, detail)
-    bump("registry")
+    bump(session, "registry")
     session.flush()
 
 

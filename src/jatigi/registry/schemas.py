@@ -260,6 +260,8 @@ class ImportOut(BaseModel):
     households_rejected: int
     problem_count: int
     problems: list[ProblemOut]
+    duplicate_check: str | None = Field(None, description="What the check of the new people against the "
+                                                          "registry found (possible duplicates), or why not.")
 
 
 class SummaryRowOut(BaseModel):

@@ -213,7 +213,7 @@ def _page(session: Session, conds: list[sa.ColumnElement[bool]], limit: int, off
     def count() -> int:
         return session.scalar(sa.select(sa.func.count()).select_from(Household).where(*conds)) or 0
 
-    total = cached(count_key, count) if count_key is not None else count()
+    total = cached(session, count_key, count) if count_key is not None else count()
     rows = session.execute(
         sa.select(Household.id, Household.code, Household.population_group, Household.current_pcode,
                   AdminUnit.name, Household.member_count, Household.org_id)
@@ -359,7 +359,7 @@ def update_household(*, session: Session, actor: Actor, code: str, changes: dict
     hh.updated_at = utcnow()
     hh.updated_by = actor.user_id
     audit.record(session, actor, "household.update", "household", hh.code, {"fields": changed})
-    bump("registry")
+    bump(session, "registry")
     session.flush()
     return hh
 
@@ -385,7 +385,7 @@ def delete_household(*, session: Session, actor: Actor, code: str, reason: str) 
     hh.deleted_by = actor.user_id
     hh.delete_reason = reason.strip()[:300]
     hh.purge_after = now.date() + timedelta(days=get_settings().retention_days)
-    bump("registry")
+    bump(session, "registry")
     audit.record(session, actor, "household.delete", "household", hh.code,
                  {"reason": hh.delete_reason, "purge_after": hh.purge_after.isoformat()})
     return hh
@@ -414,5 +414,13 @@ def purge_expired(*, session: Session, actor: Actor, today: date | None = None) 
                                                        RecordVersion.entity_id.in_(part)))
         session.execute(sa.delete(Household).where(Household.id.in_(part)))
     audit.record_many(session, actor, (audit.Entry("household.purge", "household", r.code) for r in due))
-    bump("registry")
+    bump(session, "registry")
     return len(due)
+
+
+def possible_duplicate(*, session: Session, household_id: int) -> bool:
+    """Whether a member of this household is in a pair of possible duplicates still waiting for
+    review (see jatigi.dedup.service): a programme does not enrol such a household until then."""
+    from jatigi.dedup.service import possible_duplicate as pending  # dedup reads the registry, not the reverse
+
+    return pending(session, household_id)

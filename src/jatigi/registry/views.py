@@ -26,6 +26,7 @@ from jatigi.core.audit import AuditEvent
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Forbidden, ValidationFailed
 from jatigi.core.i18n import N_, _, day, money, number
+from jatigi.dedup.service import duplicates_of_household
 from jatigi.places.models import AdminUnit
 from jatigi.places.service import known_pcodes
 from jatigi.registry import form_spec, service, vocab
@@ -382,6 +383,7 @@ def _household_page(request: Request, session: Session, actor: Actor, code: str,
         audit_shown=AUDIT_SHOWN, delete_error=delete_error, vocab=vocab, label=_label, field_label=field_label,
         shown=shown_value, when=when, caption=history_caption, deciding=service.deciding_consents(d.consents),
         withdrawn_by=withdrawn_by,
+        duplicates=duplicates_of_household(session=session, actor=actor, household_id=hh.id),
     )
 
 

@@ -149,7 +149,7 @@ def insert_prepared(*, session: Session, actor: Actor, prepared: Prepared,
                         (Movement.__table__, prepared.movements), (Consent.__table__, prepared.consents)):
         rows.values = [(id_of[v[0]], *v[1:]) for v in rows.values]
         insert_rows(conn, table, rows)
-    changes.bump("registry")
+    changes.bump(session, "registry")
     detail = {"batch": batch_id} if batch_id else None
     audit.record_many(session, actor, (audit.Entry("household.create", "household", code, detail)
                                        for code in prepared.codes))

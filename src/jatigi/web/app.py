@@ -331,17 +331,20 @@ def _page_routers() -> list[APIRouter]:
     from jatigi.accounts.admin_views import router as admin_pages
     from jatigi.accounts.views import router as accounts_pages
     from jatigi.analytics.views import router as dashboard_pages
+    from jatigi.dedup.views import router as dedup_pages
     from jatigi.places.views import router as places_pages
     from jatigi.registry.import_views import router as import_pages
     from jatigi.registry.member_views import router as member_pages
     from jatigi.registry.views import router as registry_pages
 
-    return [accounts_pages, dashboard_pages, registry_pages, member_pages, import_pages, admin_pages, places_pages]
+    return [accounts_pages, dashboard_pages, registry_pages, member_pages, import_pages, admin_pages, places_pages,
+            dedup_pages]
 
 
 def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int = MAX_BODY_BYTES,
                admit: int = ADMITTED) -> FastAPI:
     from jatigi.accounts.api import router as accounts_router
+    from jatigi.dedup.api import router as dedup_router
     from jatigi.places.api import router as places_router
     from jatigi.registry.api import router as registry_router
 
@@ -376,10 +379,11 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
                 "summary": f"{API_PREFIX}/registry/summary",
                 "places": f"{API_PREFIX}/places",
                 "agreements": f"{API_PREFIX}/agreements",
+                "duplicates": f"{API_PREFIX}/dedup/pairs",
             },
         }
 
-    for router in (accounts_router, registry_router, places_router):
+    for router in (accounts_router, registry_router, places_router, dedup_router):
         include_api_router(app, router, API_PREFIX)
 
     # Middleware added last runs first: the body limit needs the language for its message.

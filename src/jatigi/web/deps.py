@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute
 
 from jatigi.accounts import service as accounts
 from jatigi.core.authz import Actor, Permission
-from jatigi.core.db import session_scope
+from jatigi.core.db import read_session_scope, session_scope
 from jatigi.core.errors import Unauthorized
 from jatigi.core.i18n import _, set_language
 
@@ -29,9 +29,15 @@ AUTHENTICATED = "authenticated"
 _ACCESS_ATTR = "__jatigi_access__"
 
 
-def _session() -> Iterator[Session]:
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _session(request: Request) -> Iterator[Session]:
     # One session per request; it commits when the route returns and rolls back on any error.
-    with session_scope() as session:
+    # A GET only reads: its reads wait for no writer, and its audit events are written just
+    # after them (core.db.read_session_scope).
+    scope = read_session_scope if request.method in READING_METHODS else session_scope
+    with scope() as session:
         yield session
 
 

@@ -18,7 +18,7 @@ from jatigi.core import i18n
 from jatigi.core.authz import Actor, Permission
 
 _SRC = Path(__file__).resolve().parent.parent
-DOMAINS = ("web", "accounts", "analytics", "registry", "places")
+DOMAINS = ("web", "accounts", "analytics", "registry", "places", "dedup")
 
 
 @lru_cache(maxsize=1)
@@ -38,6 +38,7 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str, str]]:
         ("/", i18n.N_("Dashboard"), Permission.REGISTRY_SUMMARY_READ),
         ("/households", i18n.N_("Households"), Permission.REGISTRY_HOUSEHOLD_READ),
         ("/imports", i18n.N_("Import"), Permission.REGISTRY_IMPORT_RUN),
+        ("/dedup", i18n.N_("Duplicates"), Permission.DEDUP_REVIEW),
         ("/admin", i18n.N_("Administration"), Permission.ACCOUNTS_USER_READ),
     ]
     if actor is None:

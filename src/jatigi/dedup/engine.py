@@ -1,0 +1,336 @@
+"""The linkage engine: train a model on a list of people, find the pairs that are the same person,
+group them, and say why a pair matched.
+
+    with Linkage(prepared_table) as linkage:          # DuckDB; EngineOptions(engine="spark") for Spark
+        model = linkage.train()                       # prior, u by sampling, m by EM
+        found = linkage.predict(model, threshold=0.9) # blocking planned and tightened first
+        pairs = found.pairs()                         # id_a, id_b, match_probability
+        groups = found.clusters(0.9)                  # id, cluster_id
+
+The input is `prepare.prepare_people(...).to_arrow()` (or `prepare_table`): one row per person
+with the comparison columns.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from splink import Linker
+from splink.blocking_analysis import n_largest_blocks
+from splink.internals.splink_dataframe import SplinkDataFrame
+
+from jatigi.core.errors import ValidationFailed
+from jatigi.core.i18n import _
+from jatigi.dedup import settings
+from jatigi.dedup.backends import Backend, EngineOptions, open_backend
+from jatigi.dedup.blocking import DEFAULT_RULES, BlockingRule, BlockStats, Caps, RulePlan, count_sql, plan, rules_in_use
+from jatigi.dedup.model import Model
+
+log = logging.getLogger(__name__)
+SPLINK_LOG_LEVEL = logging.ERROR
+
+# The prior (how likely two records picked at random are the same person) is counted from pairs
+# that agree exactly on strong evidence, divided by the share of true pairs such rules find.
+# On the generated lists (bench/dedup.py) these rules found 52-54% of the true pairs.
+PRIOR_RULES: tuple[tuple[str, ...], ...] = (
+    ("given_name_key", "family_name_key", "birth_date"),
+    ("given_name_key", "family_name_key", "phone"),
+    ("id_number",),
+)
+PRIOR_RECALL = 0.5
+MAX_PRIOR = 0.5
+# Expectation maximisation runs on pairs from up to three of these rules, the first ones the list
+# has data for. A comparison is trained by the rules that do not block on its columns.
+EM_RULES: tuple[tuple[str, ...], ...] = (
+    ("birth_date",),
+    ("given_name_key", "family_name_key", "birth_year"),
+    ("given_name_key", "family_name_key", "sex"),
+    ("phone", "given_name_key"),
+    ("id_number",),
+)
+EM_RULE_COUNT = 3
+EM_MAX_PAIRS = 2_000_000
+U_MAX_PAIRS = 5_000_000
+
+
+class LinkageError(ValidationFailed):
+    """A list the engine cannot work on; the message says why."""
+
+
+@dataclass
+class ExplainRow:
+    field: str  # the comparison, or "prior" for the starting point
+    value_a: str
+    value_b: str
+    level: str  # the comparison level's label
+    weight: float  # match weight added (positive) or removed (negative), in bits; includes term frequency
+
+
+@dataclass
+class Explanation:
+    id_a: str
+    id_b: str
+    rows: list[ExplainRow]
+    match_weight: float
+    match_probability: float
+
+
+def available_columns(table: pa.Table) -> set[str]:
+    """Columns with at least one value."""
+    return {name for name in table.column_names if table.column(name).null_count < table.num_rows}
+
+
+def fields_of(table: pa.Table) -> tuple[str, ...]:
+    have = available_columns(table)
+    return tuple(f for f, cols in settings.FIELDS.items() if all(c in have for c in cols))
+
+
+class Prediction:
+    """Pairs found by a model on a list, kept in the engine until written."""
+
+    def __init__(self, linkage: Linkage, linker: Linker, frame: SplinkDataFrame, threshold: float,
+                 plans: list[RulePlan]) -> None:
+        self.linkage = linkage
+        self.linker = linker
+        self.frame = frame
+        self.threshold = threshold
+        self.plans = plans
+
+    def pairs(self, *, weights: bool = False) -> pa.Table:
+        """`id_a, id_b, match_probability` (and `match_weight`, `mw_<field>` with `weights`), each pair
+        once with id_a < id_b, by id."""
+        table = self.frame.as_pyarrow_table()
+        columns = {"id_a": table.column("unique_id_l"), "id_b": table.column("unique_id_r"),
+                   "match_probability": table.column("match_probability")}
+        if weights:
+            columns["match_weight"] = table.column("match_weight")
+            for name in table.column_names:
+                if name.startswith("mw_") and not name.startswith("mw_tf_adj_"):
+                    total = table.column(name)
+                    for tf in _tf_columns(self.linker, name[3:]):
+                        if f"mw_tf_adj_{tf}" in table.column_names:
+                            total = pc.add(total, pc.fill_null(table.column(f"mw_tf_adj_{tf}"), 0.0))
+                    columns[name] = total
+        out = pa.table(columns)
+        return out.sort_by([("id_a", "ascending"), ("id_b", "ascending")])
+
+    def clusters(self, threshold: float | None = None) -> pa.Table:
+        """`id, cluster_id` for every record: records joined by pairs at or above the threshold
+        (directly or through others) share a cluster; a record alone is its own cluster."""
+        level = self.threshold if threshold is None else threshold
+        if level < self.threshold:
+            raise ValueError("cannot cluster below the prediction threshold")
+        frame = self.linker.clustering.cluster_pairwise_predictions_at_threshold(
+            self.frame, threshold_match_probability=level)
+        table = frame.as_pyarrow_table().select(["unique_id", "cluster_id"])
+        table = table.rename_columns(["id", "cluster_id"])
+        return table.sort_by([("cluster_id", "ascending"), ("id", "ascending")])
+
+
+class Linkage:
+    def __init__(self, people: pa.Table, options: EngineOptions | None = None, *, caps: Caps | None = None) -> None:
+        if people.num_rows < 2:
+            raise LinkageError(_("The list has {n} person; at least two are needed to find duplicates.",
+                                 n=people.num_rows))
+        self.people = people
+        self.options = options or EngineOptions()
+        self.caps = caps or Caps()
+        self.available = available_columns(people)
+        self.fields = fields_of(people)
+        self.backend: Backend = open_backend(self.options)
+        try:
+            self.input = self.backend.register(people)
+        except BaseException:
+            self.backend.close()
+            raise
+
+    def __enter__(self) -> Linkage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.backend.close()
+
+    @property
+    def dialect(self) -> str:
+        return self.backend.dialect
+
+    # --- training ------------------------------------------------------------------------------
+
+    def train(self, *, seed: int = 1, labels: Sequence[tuple[str, str]] = ()) -> Model:
+        """Train a model on this list: the prior from exact agreement, u from random pairs (seeded),
+        m by expectation maximisation, then from reviewers' confirmed pairs when given."""
+        n = self.people.num_rows
+        linker = Linker(self.input, settings.render(self.fields, self.dialect, prior=self._default_prior()),
+                        log_level=SPLINK_LOG_LEVEL)
+        prior_rules = [r for r in PRIOR_RULES if all(c in self.available for c in r)]
+        prior_found = False
+        if prior_rules:
+            try:
+                linker.training.estimate_probability_two_random_records_match(
+                    [_block(r) for r in prior_rules], recall=PRIOR_RECALL)
+                prior_found = True
+            except Exception as exc:  # no pair agrees exactly: keep the default prior
+                log.info("prior not estimated: %s", exc)
+        u_pairs = min(U_MAX_PAIRS, max(100_000, n * 10))
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
+        em_rules = [r for r in EM_RULES if all(c in self.available for c in r)]
+        trained_rules: list[tuple[str, ...]] = []
+        for rule in em_rules:
+            if len(trained_rules) == EM_RULE_COUNT:
+                break
+            # A session that fails (no pairs, or only matches, on this list) may leave the model half
+            # changed: keep a copy to go back to.
+            kept = copy.deepcopy(linker._settings_obj.core_model_settings)
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    _block(rule), max_pairs=EM_MAX_PAIRS, record_sample_proportion=min(1.0, max(0.01, 20_000 / n)))
+                trained_rules.append(rule)
+            except Exception as exc:
+                log.info("EM on %s skipped: %s", rule, exc)
+                linker._settings_obj.core_model_settings = kept
+        if labels:
+            self._train_from_labels(linker, labels)
+        trained = linker.misc.save_model_to_json()
+        # On a very small list the estimate can reach 1, which no score can move: keep it in bounds.
+        prior = float(trained["probability_two_random_records_match"])
+        trained["probability_two_random_records_match"] = min(max(prior, 1e-12), MAX_PRIOR)
+        training = {
+            "records": n, "seed": seed, "prior_rules": [list(r) for r in prior_rules] if prior_found else [],
+            "prior_recall": PRIOR_RECALL if prior_found else None, "u_max_pairs": u_pairs,
+            "em_rules": [list(r) for r in trained_rules], "em_max_pairs": EM_MAX_PAIRS, "labelled_pairs": len(labels),
+        }
+        return Model.from_splink(trained, fields=self.fields, engine=self.dialect, training=training)
+
+    def _default_prior(self) -> float:
+        # One true pair per ten records, when nothing better is known.
+        n = self.people.num_rows
+        return min(0.5, 0.1 * n / max(1, n * (n - 1) / 2))
+
+    def _train_from_labels(self, linker: Linker, labels: Sequence[tuple[str, str]]) -> None:
+        pairs = [(min(a, b), max(a, b)) for a, b in labels if a != b]
+        table = pa.table({"unique_id_l": [a for a, _b in pairs], "unique_id_r": [b for _a, b in pairs]})
+        frame = self.backend.register(table, "labels")
+        linker.training.estimate_m_from_pairwise_labels(frame.physical_name)
+
+    # --- blocking ------------------------------------------------------------------------------
+
+    def plan(self, rules: Sequence[BlockingRule] = DEFAULT_RULES) -> list[RulePlan]:
+        """Count the pairs each rule would make on this list and tighten the rules that make too many."""
+        return plan(rules, available=self.available, count=self._count, caps=self.caps)
+
+    def _count(self, rule: BlockingRule) -> BlockStats:
+        pairs, largest = self.backend.fetch(count_sql(self.input.physical_name, rule))[0]
+        keys: tuple[str, ...] = ()
+        if largest > 1:
+            top = n_largest_blocks(self.input, blocking_rule=rule.creator(), link_type="dedupe_only", n_largest=1)
+            records = top.as_record_list()
+            if records:
+                keys = tuple(str(records[0][f"key_{i}"]) for i in range(len(rule.columns)))
+                largest = int(records[0]["count_l"])
+        return BlockStats(int(pairs), int(largest), keys)
+
+    # --- predicting ----------------------------------------------------------------------------
+
+    def predict(self, model: Model, *, threshold: float, rules: Sequence[BlockingRule] = DEFAULT_RULES,
+                weights: bool = False, plans: list[RulePlan] | None = None) -> Prediction:
+        """Pairs scored at or above `threshold` (a match probability between 0 and 1), blocking with
+        `plans` (default: `self.plan(rules)`)."""
+        if plans is None:
+            plans = self.plan(rules)
+        in_use = rules_in_use(plans)
+        if not in_use:
+            raise LinkageError(_("No way to pair records on this list: besides names it needs a birth date, "
+                                 "a phone, a place or an identity number."))
+        linker = Linker(self.input, model.settings_for(self.dialect, in_use, retain=weights),
+                        log_level=SPLINK_LOG_LEVEL)
+        frame = linker.inference.predict(threshold_match_probability=threshold)
+        return Prediction(self, linker, frame, threshold, plans)
+
+    # --- explaining ----------------------------------------------------------------------------
+
+    def explain(self, model: Model, id_a: str, id_b: str) -> Explanation:
+        """Why a pair of records of this list scores what it does: per field, the values compared,
+        the level they reached and the weight it added or removed."""
+        ids = self.people.column(settings.UNIQUE_ID)
+        rows = []
+        for uid in (id_a, id_b):
+            found = pc.indices_nonzero(pc.equal(ids, uid)).to_pylist()
+            if not found:
+                raise LinkageError(_("No record with the id {id} in the list.", id=uid))
+            rows.append(self.people.slice(found[0], 1))
+        linker = Linker(self.input, model.settings_for(self.dialect, retain=True), log_level=SPLINK_LOG_LEVEL)
+        for comparison in linker._settings_obj.comparisons:
+            for level in comparison.comparison_levels:
+                if level._has_tf_adjustments:
+                    linker.table_management.compute_tf_table(level._tf_adjustment_input_column.unquote().name)
+        scored = linker.inference.score_pair(self.backend.register(rows[0], "pair"),
+                                             self.backend.register(rows[1], "pair")).as_record_list()[0]
+        return _explanation(linker, model, scored, id_a, id_b)
+
+
+def _block(columns: tuple[str, ...]) -> Any:
+    from splink import block_on
+
+    return block_on(*columns)
+
+
+def _tf_columns(linker: Linker, comparison_name: str) -> list[str]:
+    for comparison in linker._settings_obj.comparisons:
+        if comparison.output_column_name == comparison_name:
+            return sorted({lv._tf_adjustment_input_column.unquote().name for lv in comparison.comparison_levels
+                           if lv._has_tf_adjustments})
+    return []
+
+
+# Which prepared columns show the values a comparison looked at.
+SHOWN: dict[str, tuple[str, ...]] = {
+    "given_name": ("given_name",),
+    "family_name": ("family_name",),
+    "birth": ("birth_date", "birth_year"),
+    "sex": ("sex",),
+    "phone": ("phone",),
+    "place": ("place",),
+    "id_number": ("id_number",),
+    "address": ("address",),
+}
+
+
+def _shown(record: dict[str, Any], field: str, side: str) -> str:
+    for col in SHOWN.get(field, (field,)):
+        value = record.get(f"{col}_{side}")
+        if value is not None:
+            return str(value)
+    return ""
+
+
+def _explanation(linker: Linker, model: Model, record: dict[str, Any], id_a: str, id_b: str) -> Explanation:
+    prior = model.prior
+    rows = [ExplainRow("prior", "", "", "", math.log2(prior / (1 - prior)))]
+    levels = {c.name: c.levels for c in model.comparisons}
+    for comparison in linker._settings_obj.comparisons:
+        name = comparison.output_column_name
+        gamma = record.get(f"gamma_{name}")
+        weight = float(record.get(f"mw_{name}") or 0.0)
+        for tf in _tf_columns(linker, name):
+            weight += float(record.get(f"mw_tf_adj_{tf}") or 0.0)
+        label = ""
+        for level in comparison.comparison_levels:
+            if level.comparison_vector_value == gamma:
+                label = level.label_for_charts
+        if not label and name in levels:
+            label = levels[name][0].label
+        rows.append(ExplainRow(name, _shown(record, name, "l"), _shown(record, name, "r"), label, weight))
+    swap = str(record.get("unique_id_l")) != id_a
+    if swap:
+        rows = [ExplainRow(r.field, r.value_b, r.value_a, r.level, r.weight) for r in rows]
+    return Explanation(id_a, id_b, rows, float(record["match_weight"]), float(record["match_probability"]))

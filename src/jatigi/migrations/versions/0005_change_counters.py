@@ -1,0 +1,27 @@
+"""change counters: cached figures know of changes made by any process
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-29 05:00:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('change_counters',
+    sa.Column('domain', sa.String(length=30), nullable=False),
+    sa.Column('generation', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('domain', name=op.f('pk_change_counters'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('change_counters')
