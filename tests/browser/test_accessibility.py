@@ -119,7 +119,7 @@ def test_the_main_pages_pass_axe_in_french(page: Page, base_url: str, world: dic
     for path in ("/households", "/households?q=trao", f"/households/{code}", f"/households/{code}/edit",
                  "/households/new", "/imports", "/admin", "/admin/organisations", "/admin/users",
                  f"/admin/users/{world['issa']}/roles", "/admin/roles", "/admin/agreements", "/admin/places",
-                 "/households/HH-0000000000"):
+                 "/dedup", "/households/HH-0000000000"):
         page.goto(path)
         page.wait_for_load_state()
         _check(axe, page, path, found)

@@ -238,3 +238,16 @@ def test_explain_names_an_unknown_id(tmp_path: Path) -> None:
                            env={"COLUMNS": "200"})
     assert result.exit_code == 2
     assert "list.csv has no record with the id 9." in " ".join(result.output.split())
+
+
+def test_confirmed_pairs_train_the_model(tmp_path: Path) -> None:
+    source, records = _generated(tmp_path, 600, seed=4)
+    labels = tmp_path / "confirmed.csv"
+    confirmed = sorted(true_pairs(records))[:40]
+    labels.write_text("id_a,id_b\n" + "".join(f"{a},{b}\n" for a, b in confirmed), encoding="utf-8")
+    model = tmp_path / "model.json"
+    result = runner.invoke(app, ["--lang", "en", "dedup", "file", str(source), "--id-column", "record_id", "--map",
+                                 COLUMNS, "--out", str(tmp_path / "pairs.csv"), "--labels", str(labels),
+                                 "--save-model", str(model), "--ages-on", AGES_ON], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert '"labelled_pairs": 40' in model.read_text(encoding="utf-8")

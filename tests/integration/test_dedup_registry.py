@@ -469,3 +469,21 @@ def test_the_run_command_reports_what_it_did(engine: sa.Engine, planted: Planted
     assert again.exit_code == 1 and "above the link threshold" in again.output
     refused = _cli("run", "--as", "im_nobody")
     assert refused.exit_code == 1 and "No user im_nobody" in refused.output
+
+
+def test_a_member_removed_from_a_household_leaves_the_queue(engine: sa.Engine, registry: Registry) -> None:
+    from jatigi.core.db import utcnow
+
+    kids = registry.pairs["kids"]
+    with session_scope(engine) as s:
+        pair = s.get(CandidatePair, kids)
+        assert pair is not None
+        household = pair.household_a_id
+        assert household in service.possible_duplicates(s, [household])
+        s.execute(sa.update(Person).where(Person.id == pair.person_a_id).values(deleted_at=utcnow()))
+    with session_scope(engine) as s:
+        assert kids not in {r.id for r in service.queue(session=s, actor=f.actor(s, "rev_a")).rows}
+        assert kids not in {r.id for r in service.queue(session=s, actor=f.actor(s, "boss")).rows}
+    with TestClient(create_app()) as client:
+        login(client, "rev_a")
+        assert client.get(f"/dedup/pairs/{kids}").status_code == 404

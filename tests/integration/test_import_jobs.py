@@ -449,3 +449,19 @@ def test_a_system_administrator_imports_for_another_organisation(browser, engine
         orgs = list(s.scalars(sa.select(Organisation.acronym).join(ImportJob, ImportJob.org_id == Organisation.id)
                               .order_by(ImportJob.id)))
         assert orgs == ["ONGB", "ONGA"]
+
+
+def test_a_job_page_still_answers_when_the_session_is_due_a_touch(browser, engine: sa.Engine) -> None:
+    """The job's pages read through a connection that may not write (it must not wait for the
+    import): a session whose last activity is due to be recorded must not break them."""
+    from jatigi.accounts.models import WebSession
+
+    client, _csrf = browser("alice")
+    with session_scope(engine) as s:
+        alice = f.actor(s, "alice")
+        job = jobs.create(session=s, actor=alice, org_id=alice.org_id, filenames=["big.csv"], format="auto",
+                          partial=False)
+        job_id = job.id
+        s.execute(sa.update(WebSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+    assert client.get(f"/imports/jobs/{job_id}/progress", headers={"HX-Request": "true"}).status_code == 200
+    assert client.get(f"/imports/jobs/{job_id}").status_code == 200

@@ -41,3 +41,22 @@ def test_sixteen_users_at_once_on_four_threads_are_all_answered(engine: sa.Engin
         f.user(s, "alice", "ONGA")
     statuses = asyncio.run(_crowd(users=16, threads=4, admit=2))
     assert statuses == [200] * 16
+
+
+def test_only_uploads_to_the_upload_routes_skip_the_queue() -> None:
+    from jatigi.web.admission import AdmissionMiddleware
+
+    gate = AdmissionMiddleware(app=None)  # type: ignore[arg-type]
+    multipart = [(b"content-type", b"multipart/form-data; boundary=x")]
+
+    def counted(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> bool:
+        return gate._counted({"type": "http", "method": method, "path": path, "headers": headers})
+
+    assert not counted("POST", "/imports", multipart)
+    assert not counted("POST", "/api/v1/imports", multipart)
+    assert not counted("GET", "/static/css/jatigi.css", [])
+    assert not counted("GET", "/imports/jobs/3/progress", [])
+    # The header alone does not let a request past the queue.
+    assert counted("GET", "/households", multipart)
+    assert counted("POST", "/households/new", multipart)
+    assert counted("POST", "/imports", [(b"content-type", b"application/x-www-form-urlencoded")])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -63,32 +66,71 @@ def _serialise_transactions(engine: sa.Engine, wait: float = 120.0) -> None:
     writer at a time. A transaction that reads first and writes later cannot wait for the lock
     and fails with "database is locked"; and SQLite's own waiting polls with growing sleeps,
     which leaves some requests waiting seconds under load. So each transaction takes a lock of
-    this process, then SQLite's write lock (BEGIN IMMEDIATE), and gives both back at commit or
-    rollback. Other processes (a command-line import) are still waited for by busy_timeout.
+    this process, then a lock shared with the other processes (a lock file beside the database,
+    polled every millisecond: the web server's other workers, a command-line import), then
+    SQLite's write lock (BEGIN IMMEDIATE), and gives them back at commit or rollback.
     """
     lock = threading.Lock()
+    between = _ProcessLock(engine.url.database) if engine.url.database not in (None, "", ":memory:") else None
 
     def begin(conn: sa.Connection) -> None:
         if conn.get_execution_options().get(READ_ONLY):
             conn.exec_driver_sql("BEGIN")  # a snapshot to read; no lock, no waiting for writers
             return
+        deadline = time.monotonic() + wait
         if not lock.acquire(timeout=wait):
             raise TimeoutError(f"no database transaction could start within {wait:.0f} s")
         conn.info["jatigi_tx_lock"] = True
         try:
+            if between is not None:
+                between.acquire(deadline)
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            conn.info.pop("jatigi_tx_lock", None)
-            lock.release()
+            end(conn)
             raise
 
     def end(conn: sa.Connection) -> None:
         if conn.info.pop("jatigi_tx_lock", False):
+            if between is not None:
+                between.release()
             lock.release()
 
     event.listen(engine, "begin", begin)
     event.listen(engine, "commit", end)
     event.listen(engine, "rollback", end)
+
+
+class _ProcessLock:
+    """An exclusive lock on `<database>.lock` held by one process at a time (`flock`), asked for
+    without blocking every millisecond or so, so that a waiting process starts as soon as the
+    other one is done — SQLite's own waiting sleeps longer and longer. Used under the process's
+    own lock, so one thread at a time holds it."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}.lock"
+        self.fd: int | None = None
+        self.held = False
+
+    def acquire(self, deadline: float) -> None:
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.held = True
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no database transaction could start: another process holds the database") \
+                        from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+
+    def release(self) -> None:
+        if self.held and self.fd is not None:
+            self.held = False
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
 READ_ONLY = "jatigi_read_only"

@@ -78,9 +78,16 @@ def _visible_household_ids(actor: Actor) -> sa.Select[Any]:
 
 
 def pair_visibility(actor: Actor) -> list[sa.ColumnElement[bool]]:
-    """SQL conditions that keep an actor to the pairs whose two households they may see."""
+    """SQL conditions that keep an actor to the pairs whose two households they may see, and whose
+    two people are still members (a member removed from a household is hidden everywhere)."""
     ids = _visible_household_ids(actor)
-    return [CandidatePair.household_a_id.in_(ids), CandidatePair.household_b_id.in_(ids)]
+    return [CandidatePair.household_a_id.in_(ids), CandidatePair.household_b_id.in_(ids),
+            *_current_people()]
+
+
+def _current_people() -> list[sa.ColumnElement[bool]]:
+    removed = sa.select(Person.id).where(Person.deleted_at.is_not(None))
+    return [CandidatePair.person_a_id.not_in(removed), CandidatePair.person_b_id.not_in(removed)]
 
 
 def _household_pair_visibility(actor: Actor) -> list[sa.ColumnElement[bool]]:
@@ -606,7 +613,8 @@ def possible_duplicates(session: Session, household_ids: list[int]) -> set[int]:
     for start in range(0, len(household_ids), 1000):
         part = household_ids[start:start + 1000]
         for column in (P.household_a_id, P.household_b_id):
-            out.update(session.scalars(sa.select(column).where(column.in_(part), P.status == PENDING).distinct()))
+            out.update(session.scalars(sa.select(column).where(column.in_(part), P.status == PENDING,
+                                                               *_current_people()).distinct()))
     return out
 
 
@@ -662,7 +670,8 @@ def get_household_pair(*, session: Session, actor: Actor, pair_id: int) -> House
     pa, pb = aliased(Person), aliased(Person)
     rows = session.execute(
         sa.select(P, pa, pb).join(pa, pa.id == P.person_a_id).join(pb, pb.id == P.person_b_id)
-        .where(_between(hp.household_a_id, hp.household_b_id)).order_by(P.match_probability.desc(), P.id)).all()
+        .where(_between(hp.household_a_id, hp.household_b_id), *_current_people())
+        .order_by(P.match_probability.desc(), P.id)).all()
     orgs = _acronyms(session)
 
     def brief(p: Person, hh: Household) -> PersonBrief:

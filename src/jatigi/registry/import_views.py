@@ -40,7 +40,7 @@ from jatigi.accounts.models import Organisation, User
 from jatigi.accounts.sessions import find_session
 from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
-from jatigi.core.db import get_engine, session_scope
+from jatigi.core.db import READ_ONLY, get_engine, session_scope
 from jatigi.core.errors import Forbidden, JatigiError, NotFound, ValidationFailed
 from jatigi.core.i18n import N_, _, set_language
 from jatigi.registry import jobs
@@ -272,6 +272,9 @@ def may_open(actor: Actor, view: jobs.JobView) -> bool:
 def _peek_session() -> Iterator[Session]:
     # Reads only: never flushed, rolled back at the end.
     session = Session(jobs.peek_engine(get_engine()), autoflush=False)
+    # What a reading request writes afterwards (a session's last activity) is left out here:
+    # this connection may not write, and must not wait for the import's lock.
+    session.info[READ_ONLY] = []
     try:
         yield session
     finally:
@@ -348,7 +351,7 @@ def _duplicate_check(view: jobs.JobView) -> tuple[str, int] | None:
         return None
     from jatigi.dedup.service import check_note, import_check
 
-    with Session(jobs.peek_engine(get_engine())) as session:
+    with Session(jobs.peek_engine(get_engine()), info={READ_ONLY: []}) as session:
         run = import_check(session, view.job.batch_id)
         return (check_note(run), int((run.counts or {}).get("households", 0))) if run else None
 

@@ -101,7 +101,9 @@ def _forget(key: tuple[str, int]) -> None:
 # The live state of SQLite jobs, for the server's other processes: one small file per job.
 
 def _live_folder(url: str) -> Path:
-    return Path(tempfile.gettempdir()) / "jatigi-import-jobs" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    # Per user, so that another account of the machine cannot plant or read these files.
+    return (Path(tempfile.gettempdir()) / f"jatigi-import-jobs-{os.getuid()}"
+            / hashlib.sha256(url.encode()).hexdigest()[:16])
 
 
 def _live_file(key: tuple[str, int]) -> Path:
@@ -111,6 +113,8 @@ def _live_file(key: tuple[str, int]) -> Path:
 def _write_live_file(key: tuple[str, int], progress: Progress) -> None:
     path = _live_file(key)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.parent.parent.stat().st_uid != os.getuid():
+        raise PermissionError(f"{path.parent.parent} belongs to another user")
     partial = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
     partial.write_text(json.dumps({"phase": progress.phase, "done": progress.done, "total": progress.total,
                                    "pid": os.getpid(), "at": time.time()}), encoding="utf-8")
@@ -130,12 +134,15 @@ def _alive(pid: int) -> bool:
 def _read_live_file(path: Path) -> Progress | None:
     """The state another process wrote, if that process still runs and wrote it lately."""
     try:
+        owner = path.stat().st_uid
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        pid, at = int(data["pid"]), float(data["at"])
+        progress = Progress(str(data["phase"]), int(data["done"]), int(data["total"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # unreadable: as if no other process ran it
+    if owner != os.getuid() or not _alive(pid) or time.time() - at > STALE_AFTER.total_seconds():
         return None
-    if not _alive(int(data["pid"])) or time.time() - float(data["at"]) > STALE_AFTER.total_seconds():
-        return None
-    return Progress(str(data["phase"]), int(data["done"]), int(data["total"]))
+    return progress
 
 
 # ---- reading jobs ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ holding it could not get a thread to finish: the server would stop. Admitting a 
 time rules that out, and queues the rest in arrival order instead of letting them all fight for
 the lock, which keeps the slowest answers close to the typical ones.
 
-Not counted: static files; uploads (multipart bodies, which may take minutes to arrive over a
-slow link); and an import's progress, read without the transaction lock (`registry.jobs`), which
+Not counted: static files; uploads to the routes that take files (multipart bodies, which may
+take minutes to arrive over a slow link); and an import's progress, read without the transaction lock (`registry.jobs`), which
 must keep moving while a long import holds that lock and the admitted requests wait for it.
 """
 
@@ -20,6 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Well under the 40 worker threads the server has (AnyIO's default).
 ADMITTED = 8
+# The routes that take files: only their multipart uploads go uncounted.
+UPLOADS = frozenset({"/imports", "/admin/places", "/api/v1/imports"})
 
 
 class AdmissionMiddleware:
@@ -32,9 +34,9 @@ class AdmissionMiddleware:
         path = scope["path"] if scope["type"] == "http" else ""
         if not path or path.startswith("/static/") or (path.startswith("/imports/jobs/") and path.endswith("/progress")):
             return False
-        for name, value in scope.get("headers") or []:
-            if name == b"content-type" and value.startswith(b"multipart/"):
-                return False
+        if scope["method"] == "POST" and path in UPLOADS:
+            return not any(name == b"content-type" and value.startswith(b"multipart/")
+                           for name, value in scope.get("headers") or [])
         return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

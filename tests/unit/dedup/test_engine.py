@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from jatigi.dedup.backends import EngineOptions, EngineUnavailable, with_memory
 from jatigi.dedup.blocking import BlockingRule, Caps, NamesAloneError
 from jatigi.dedup.engine import Linkage, LinkageError
 from jatigi.dedup.model import Model, ModelError
@@ -202,3 +203,13 @@ def test_reviewers_confirmed_pairs_train_the_m_values(generated: tuple[list[Link
 def test_a_list_of_one_person_is_refused() -> None:
     with pytest.raises(LinkageError, match="at least two"):
         Linkage(_table([{"record_id": "1", "given_name": "Awa", "family_name": "Traoré"}]))
+
+
+def test_memory_is_given_once_for_either_engine() -> None:
+    options = with_memory(EngineOptions(engine="spark"), "6GB")
+    assert (options.memory_limit, options.spark_driver_memory, options.engine) == ("6144MB", "6144m", "spark")
+    assert with_memory(EngineOptions(), "512mb").memory_limit == "512MB"
+    assert with_memory(EngineOptions(), None) == EngineOptions()
+    for bad in ("lots", "6 TB", "100MB"):
+        with pytest.raises(EngineUnavailable, match="--memory"):
+            with_memory(EngineOptions(), bad)

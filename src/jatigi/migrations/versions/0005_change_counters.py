@@ -21,6 +21,9 @@ def upgrade() -> None:
     sa.Column('generation', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('domain', name=op.f('pk_change_counters'))
     )
+    # One row per domain from the start: the first changes then only update, never race to insert.
+    counters = sa.table('change_counters', sa.column('domain', sa.String), sa.column('generation', sa.BigInteger))
+    op.bulk_insert(counters, [{'domain': d, 'generation': 0} for d in ('dedup', 'places', 'registry')])
 
 
 def downgrade() -> None:
