@@ -20,6 +20,7 @@ setup: $(BIN)/jatigi
 demo: setup
 	$(BIN)/jatigi db upgrade
 	$(BIN)/jatigi demo build --households $(HOUSEHOLDS) --reset
+	JATIGI_USER=admin $(BIN)/jatigi dedup run
 	$(BIN)/jatigi serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: setup
