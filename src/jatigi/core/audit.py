@@ -39,7 +39,7 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
 
-    __table_args__ = (sa.Index("ix_audit_entity", "entity_type", "entity_id"),)
+    __table_args__ = (sa.Index("ix_audit_entity", "entity_type", "entity_id", "id"),)
 
 
 @dataclass(frozen=True)
