@@ -4,7 +4,6 @@ own tests are in test_import_jobs.py)."""
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from html import unescape
@@ -30,9 +29,7 @@ from jatigi.web.deps import access_rules, include_api_router
 from tests import factories as f
 from tests import kobo_files as kf
 from tests.unit.places.cod_samples import BF_ADM0, BF_ADM1, BF_ADM2, write_geojson
-from tests.web import csrf_of, login
-
-Files = list[tuple[str, tuple[str, bytes, str]]]
+from tests.web import Files, browsers, count_rows, csrf_of, upload_files
 
 
 @pytest.fixture
@@ -52,37 +49,10 @@ def world(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's temporary folder, for this test alone: uploads and problem reports go there."""
-    folder = tmp_path / "system-tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
-@pytest.fixture
 def browser(engine: sa.Engine, world: None, system_tmp: Path) -> Iterator[Callable[..., tuple[TestClient, str]]]:
     """A fresh browser per user: `browser("alice")` gives a client logged in as alice and its CSRF token."""
-    clients: list[TestClient] = []
-
-    def open_as(username: str, next_url: str = "/admin") -> tuple[TestClient, str]:
-        client = TestClient(create_app(), base_url="http://testserver", headers={"Accept-Language": "en"})
-        client.__enter__()
-        clients.append(client)
-        return client, login(client, username, next_url=next_url)
-
-    yield open_as
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-def _count(engine: sa.Engine, model: type, *where: sa.ColumnElement[bool]) -> int:
-    with session_scope(engine) as s:
-        return s.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
-
-
-def _files(paths: list[Path]) -> Files:
-    return [("files", (p.name, p.read_bytes(), "text/csv")) for p in paths]
+    with browsers("/admin") as open_as:
+        yield open_as
 
 
 def _text(html: str) -> str:
@@ -160,7 +130,7 @@ def test_every_post_without_the_csrf_token_is_refused(browser, engine: sa.Engine
         dsa_id = dsa.id
     geojson = write_geojson(tmp_path / "bfa_adm0.geojson", BF_ADM0).read_bytes()
     posts: list[tuple[str, dict[str, str], Files | None]] = [
-        ("/imports", {}, _files(kf.export(tmp_path, n=1))),
+        ("/imports", {}, upload_files(kf.export(tmp_path, n=1))),
         ("/admin/organisations", {"acronym": "IRC", "name": "IRC", "kind": "ingo"}, None),
         ("/admin/users", {"username": "awa", "org": "ONGA", "roles": "viewer", "password": "x" * 12}, None),
         (f"/admin/users/{alice}/deactivate", {}, None),
@@ -175,13 +145,13 @@ def test_every_post_without_the_csrf_token_is_refused(browser, engine: sa.Engine
             resp = client.post(path, data=sent, files=files, follow_redirects=False)
             assert resp.status_code == 403, (path, token)
             assert "expired or did not come from Jatigi" in resp.text
-    assert _count(engine, Household) == 1
-    assert _count(engine, Organisation, Organisation.acronym == "IRC") == 0
-    assert _count(engine, User, User.username == "awa") == 0
-    assert _count(engine, User, User.username == "alice", User.is_active.is_(True)) == 1
-    assert _count(engine, DataSharingAgreement) == 1
-    assert _count(engine, DataSharingAgreement, DataSharingAgreement.revoked_at.is_(None)) == 1
-    assert _count(engine, AdminUnit, AdminUnit.country_code == "BF") == 0
+    assert count_rows(engine, Household) == 1
+    assert count_rows(engine, Organisation, Organisation.acronym == "IRC") == 0
+    assert count_rows(engine, User, User.username == "awa") == 0
+    assert count_rows(engine, User, User.username == "alice", User.is_active.is_(True)) == 1
+    assert count_rows(engine, DataSharingAgreement) == 1
+    assert count_rows(engine, DataSharingAgreement, DataSharingAgreement.revoked_at.is_(None)) == 1
+    assert count_rows(engine, AdminUnit, AdminUnit.country_code == "BF") == 0
     # With the token the same form goes through.
     ok = client.post("/admin/organisations", data={"csrf_token": csrf, "acronym": "IRC", "kind": "ingo"},
                      follow_redirects=False)
@@ -210,7 +180,7 @@ def test_an_administrator_adds_an_organisation_and_a_user_who_can_then_log_in(br
                                               "password": "short"})
     assert short.status_code == 422 and "A password needs at least 10 characters." in short.text
     assert 'value="awa.traore"' in short.text  # what was typed stays, except the password
-    assert _count(engine, User, User.username == "awa.traore") == 0
+    assert count_rows(engine, User, User.username == "awa.traore") == 0
 
     resp = client.post("/admin/users", data={"csrf_token": csrf, "username": "Awa.Traore", "full_name": "Awa Traoré",
                                              "org": "IRC", "roles": ["im_officer", "viewer"], "language": "fr",
@@ -219,7 +189,7 @@ def test_an_administrator_adds_an_organisation_and_a_user_who_can_then_log_in(br
     shown = _text(resp.text)
     assert "The user awa.traore was added." in shown
     assert "awa.traore Awa Traoré IRC Information management officer, Viewer Français Active" in shown
-    assert _count(engine, AuditEvent, AuditEvent.action == "user.create") == 6  # five in the fixture
+    assert count_rows(engine, AuditEvent, AuditEvent.action == "user.create") == 6  # five in the fixture
 
     awa = TestClient(create_app(), base_url="http://testserver")
     with awa:
@@ -242,8 +212,8 @@ def test_deactivating_a_user_ends_their_session(browser, engine: sa.Engine) -> N
     resp = root.post(f"/admin/users/{alice_id}/deactivate", data={"csrf_token": csrf})
     assert resp.status_code == 200
     assert "alice was deactivated: their sessions have ended" in resp.text
-    assert _count(engine, WebSession, WebSession.user_id == alice_id) == 0
-    assert _count(engine, AuditEvent, AuditEvent.action == "user.deactivate") == 1
+    assert count_rows(engine, WebSession, WebSession.user_id == alice_id) == 0
+    assert count_rows(engine, AuditEvent, AuditEvent.action == "user.deactivate") == 1
     # Her next page load goes to the log-in page, where her password no longer opens anything.
     nxt = alice.get("/imports", follow_redirects=False)
     assert nxt.status_code == 303 and nxt.headers["location"].startswith("/login")
@@ -336,7 +306,7 @@ def test_an_agreement_recorded_then_revoked_opens_then_closes_the_households(bro
     assert resp.status_code == 200 and "The agreement was revoked" in resp.text
     assert "Revoked" in _text(resp.text) and f"/admin/agreements/{dsa_id}/revoke" not in resp.text
     assert not _alice_sees_bobs_household(engine)
-    assert _count(engine, AuditEvent, AuditEvent.action.in_(["agreement.create", "agreement.revoke"])) == 2
+    assert count_rows(engine, AuditEvent, AuditEvent.action.in_(["agreement.create", "agreement.revoke"])) == 2
     # An organisation that is no party to it does not see it listed.
     with session_scope(engine) as s:
         f.user(s, "oscar", "OCHA", "im_officer")
@@ -362,7 +332,7 @@ def test_the_boundary_upload_adds_units_and_tells_what_is_wrong(browser, engine:
     assert resp.status_code == 422
     shown = _text(resp.text)
     assert "Nothing was loaded" in shown and "the parent P-code 'BF13' of BF1300 is neither in this import" in shown
-    assert _count(engine, AdminUnit, AdminUnit.country_code == "BF") == 0
+    assert count_rows(engine, AdminUnit, AdminUnit.country_code == "BF") == 0
 
     resp = upload("bfa_adm0.geojson", BF_ADM0)
     assert resp.status_code == 200
@@ -370,8 +340,8 @@ def test_the_boundary_upload_adds_units_and_tells_what_is_wrong(browser, engine:
     shown = _text(resp.text)
     assert "Units read from bfa_adm1.geojson: 3. Added: 3. Updated: 0." in shown
     assert "bfa_adm1.geojson 1 BF 3 3 0" in shown
-    assert _count(engine, AdminUnit, AdminUnit.country_code == "BF") == 4
-    assert _count(engine, AuditEvent, AuditEvent.action == "admin_unit.import") == 2
+    assert count_rows(engine, AdminUnit, AdminUnit.country_code == "BF") == 4
+    assert count_rows(engine, AuditEvent, AuditEvent.action == "admin_unit.import") == 2
 
     # Through htmx: the outcome, and the counts per level out of band.
     body = write_geojson(tmp_path / "bfa_adm2.geojson", BF_ADM2).read_bytes()
@@ -380,7 +350,7 @@ def test_the_boundary_upload_adds_units_and_tells_what_is_wrong(browser, engine:
                        headers={"HX-Request": "true"})
     assert resp.status_code == 200 and "<html" not in resp.text
     assert re.search(r'<section[^>]*id="unit-counts"[^>]*hx-swap-oob="true"', resp.text)
-    assert _count(engine, AdminUnit, AdminUnit.pcode == "BF5302") == 1
+    assert count_rows(engine, AdminUnit, AdminUnit.pcode == "BF5302") == 1
 
     # A file of another kind is refused before it is read.
     resp = client.post("/admin/places", data={"csrf_token": csrf},

@@ -8,7 +8,6 @@ import io
 import os
 import re
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,9 +30,8 @@ from jatigi.registry.models import Household, ImportBatch, ImportJob, Person
 from jatigi.web.app import create_app
 from tests import factories as f
 from tests import kobo_files as kf
-from tests.web import login
+from tests.web import browsers, count_rows, upload_files
 
-Files = list[tuple[str, tuple[str, bytes, str]]]
 POLLING = 'hx-trigger="every 1s"'
 
 
@@ -55,37 +53,10 @@ def world(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's temporary folder, for this test alone: uploads and problem reports go there."""
-    folder = tmp_path / "system-tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
-
-
-@pytest.fixture
 def browser(engine: sa.Engine, world: None, system_tmp: Path) -> Iterator[Callable[..., tuple[TestClient, str]]]:
     """A fresh browser per user: `browser("alice")` gives a client logged in as alice and its CSRF token."""
-    clients: list[TestClient] = []
-
-    def open_as(username: str, next_url: str = "/imports") -> tuple[TestClient, str]:
-        client = TestClient(create_app(), base_url="http://testserver", headers={"Accept-Language": "en"})
-        client.__enter__()
-        clients.append(client)
-        return client, login(client, username, next_url=next_url)
-
-    yield open_as
-    for client in clients:
-        client.__exit__(None, None, None)
-
-
-def _count(engine: sa.Engine, model: type, *where: sa.ColumnElement[bool]) -> int:
-    with session_scope(engine) as s:
-        return s.scalar(sa.select(sa.func.count()).select_from(model).where(*where)) or 0
-
-
-def _files(paths: list[Path]) -> Files:
-    return [("files", (p.name, p.read_bytes(), "text/csv")) for p in paths]
+    with browsers("/imports") as open_as:
+        yield open_as
 
 
 def _bad_export(folder: Path) -> list[Path]:
@@ -104,7 +75,7 @@ def _text(html: str) -> str:
 
 def _upload(client: TestClient, csrf: str, paths: list[Path], **data: str) -> str:
     """Upload without JavaScript: the answer sends the browser to the job's page; returns its path."""
-    resp = client.post("/imports", data={"csrf_token": csrf, **data}, files=_files(paths), follow_redirects=False)
+    resp = client.post("/imports", data={"csrf_token": csrf, **data}, files=upload_files(paths), follow_redirects=False)
     assert resp.status_code == 303, resp.text[:500]
     location = resp.headers["location"]
     assert re.fullmatch(r"/imports/jobs/\d+", location)
@@ -184,7 +155,7 @@ def test_a_good_upload_returns_at_once_and_its_page_shows_the_counts(browser, en
     assert not list(system_tmp.glob("jatigi-upload-*")), "uploaded files are kept"
 
     # Again, through htmx: every household is skipped as already there.
-    resp = client.post("/imports", data={"csrf_token": csrf}, files=_files(kf.export(tmp_path, n=3)),
+    resp = client.post("/imports", data={"csrf_token": csrf}, files=upload_files(kf.export(tmp_path, n=3)),
                        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/imports"})
     assert resp.status_code == 200 and "<html" not in resp.text
     second = re.search(r'hx-get="(/imports/jobs/\d+)/progress"', resp.text)
@@ -199,7 +170,7 @@ def test_a_good_upload_returns_at_once_and_its_page_shows_the_counts(browser, en
                         headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/imports"})
     assert re.search(r'<section[^>]*id="import-batches"[^>]*hx-swap-oob="true"', polled.text)
     assert re.search(r"Already imported, skipped\s+3", _text(_finished(client, second.group(1)).text))
-    assert _count(engine, Household) == 4
+    assert count_rows(engine, Household) == 4
 
 
 # ---- a bad file --------------------------------------------------------------------------------
@@ -215,8 +186,8 @@ def test_a_bad_file_shows_its_problems_writes_nothing_and_only_the_uploader_gets
     # The problem table: sheet, row, column, value, reason.
     assert re.search(r"registration 3 household/current_pcode ML999999 Unknown P-code", shown)
     assert re.search(r"registration 4 household/displacement_date 2031-01-01 [^<]*future", shown)
-    assert _count(engine, Household) == 1 and _count(engine, ImportBatch) == 0  # only bob's household
-    assert _count(engine, AuditEvent, AuditEvent.action == "import.rejected") == 1
+    assert count_rows(engine, Household) == 1 and count_rows(engine, ImportBatch) == 0  # only bob's household
+    assert count_rows(engine, AuditEvent, AuditEvent.action == "import.rejected") == 1
     with session_scope(engine) as s:
         assert s.scalar(sa.select(ImportJob.phase)) == "failed"
 
@@ -232,7 +203,7 @@ def test_a_bad_file_shows_its_problems_writes_nothing_and_only_the_uploader_gets
     root, _csrf = browser("root")
     as_root = root.get(job)
     assert as_root.status_code == 200 and "ML999999" in as_root.text and "/imports/report/" not in as_root.text
-    assert _count(engine, AuditEvent, AuditEvent.action == "import.job_view", AuditEvent.actor == "root") == 1
+    assert count_rows(engine, AuditEvent, AuditEvent.action == "import.job_view", AuditEvent.actor == "root") == 1
 
     report = client.get(link.group(1))
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
@@ -241,7 +212,7 @@ def test_a_bad_file_shows_its_problems_writes_nothing_and_only_the_uploader_gets
     assert rows[0] == ["Sheet", "Row", "Column", "Value", "Problem"]
     assert ["registration", "3", "household/current_pcode", "ML999999"] == rows[1][:4]
     assert len(rows) == 3
-    assert _count(engine, AuditEvent, AuditEvent.action == "import.report_download") == 1
+    assert count_rows(engine, AuditEvent, AuditEvent.action == "import.report_download") == 1
     # Downloaded once: it is gone, and the job's page no longer offers it, but still shows the problems.
     gone = client.get(link.group(1))
     assert gone.status_code == 404 and "no longer available" in gone.text
@@ -254,7 +225,7 @@ def test_a_file_the_importer_cannot_read_fails_with_its_reason(browser, engine: 
     job = _upload(client, csrf, kf.export(tmp_path, n=2), format="csv")  # two files, but not as Kobo
     shown = _text(_finished(client, job).text)
     assert "The import did not run" in shown and "Only Kobo exports come in several files" in shown
-    assert _count(engine, Household) == 1
+    assert count_rows(engine, Household) == 1
     with session_scope(engine) as s:
         stored = s.scalars(sa.select(ImportJob)).one()
         assert stored.phase == "failed" and "Only Kobo exports" in (stored.error or "")
@@ -268,7 +239,7 @@ def test_a_partial_import_writes_the_valid_households_and_keeps_the_problems_an_
     shown = _text(resp.text)
     assert "Households written: 1. People written: 1." in shown and "ML999999" in shown
     assert re.search(r"Households with problems, left out\s+2", shown)
-    assert _count(engine, Household) == 2 and _count(engine, Person) == 3 + 1
+    assert count_rows(engine, Household) == 2 and count_rows(engine, Person) == 3 + 1
     # The report, and the problems the page shows, are kept an hour, no more.
     link = re.search(r'href="(/imports/report/[\w-]+)"', resp.text)
     assert link
@@ -326,7 +297,7 @@ def test_the_progress_shows_while_the_import_holds_the_database(browser, engine:
     held.set()
     shown = _text(_finished(client, job).text)
     assert "Households written: 3." in shown
-    assert _count(engine, Household) == 4
+    assert count_rows(engine, Household) == 4
 
 
 def test_a_job_whose_server_stopped_is_shown_interrupted(browser, engine: sa.Engine) -> None:
@@ -415,13 +386,13 @@ def test_uploads_over_the_limit_and_forms_without_a_file_get_a_clear_message(
     assert resp.status_code == 422 and "Choose the file or files to import." in resp.text
     monkeypatch.setattr(import_views, "MAX_UPLOAD_BYTES", 1024 * 1024 // 4)
     big = kf.export(tmp_path, n=1200)
-    resp = client.post("/imports", data={"csrf_token": csrf}, files=_files(big))
+    resp = client.post("/imports", data={"csrf_token": csrf}, files=upload_files(big))
     assert resp.status_code == 422
     assert "The files are too large: at most 0.25 MB can be uploaded at once." in _text(resp.text)
     # Through htmx the message comes with 200, for htmx to show it.
-    resp = client.post("/imports", data={"csrf_token": csrf}, files=_files(big), headers={"HX-Request": "true"})
+    resp = client.post("/imports", data={"csrf_token": csrf}, files=upload_files(big), headers={"HX-Request": "true"})
     assert resp.status_code == 200 and "The import did not run" in resp.text and "too large" in resp.text
-    assert _count(engine, Household) == 1 and _count(engine, ImportJob) == 0
+    assert count_rows(engine, Household) == 1 and count_rows(engine, ImportJob) == 0
     assert not list(system_tmp.glob("jatigi-upload-*"))
 
 
@@ -433,7 +404,7 @@ def test_a_system_administrator_imports_for_another_organisation(browser, engine
     job = _upload(client, csrf, kf.export(tmp_path, n=2), org="ONGB", format="kobo")
     assert "Households written: 2." in _text(_finished(client, job).text)
     # An unknown organisation is told, and nothing is queued.
-    resp = client.post("/imports", data={"csrf_token": csrf, "org": "XYZ"}, files=_files(kf.export(tmp_path, n=1)))
+    resp = client.post("/imports", data={"csrf_token": csrf, "org": "XYZ"}, files=upload_files(kf.export(tmp_path, n=1)))
     assert resp.status_code == 422 and "No organisation XYZ" in resp.text
     # An IM officer's choice of organisation is not theirs to make: the households stay theirs.
     alice, alice_csrf = browser("alice")
