@@ -8,7 +8,9 @@ the user's input and each message beside its field; a stale form says so and kee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -164,21 +166,31 @@ def member_new_form(code: str, request: Request, session: SessionDep, actor: Wri
     return _member_page(request, session, d, values, d.household.version)
 
 
+def _saved(code: str, change: Callable[[], object], page: Callable[..., Response],
+           refused: Callable[[members.Refused], dict[str, Any]]) -> Response:
+    """Make a change to a household's part; if someone else changed the household since the form
+    was opened, show the form again (409); if the values are refused, with their problems (422);
+    else back to the household's page."""
+    try:
+        change()
+    except service.VersionConflict as exc:
+        return page(conflict=exc.message, status_code=409)
+    except members.Refused as exc:
+        return page(status_code=422, **refused(exc))
+    return RedirectResponse(f"/households/{code}", status_code=303)
+
+
 @router.post("/households/{code}/members/new", response_class=HTMLResponse)
 def member_new(code: str, request: Request, session: SessionDep, actor: WriteActor, _csrf: Csrf,
                form: Posted) -> Response:
     d = _editable(session, actor, code)
     values, sent = _posted_member(form, phone_hidden=False)
     version = _version(form)
-    try:
-        members.add_member(session=session, actor=actor, code=d.household.code, values=sent,
-                           expected_version=version, former_head_relationship=values["former_head_relationship"])
-    except service.VersionConflict as exc:
-        return _member_page(request, session, d, values, version, conflict=exc.message, status_code=409)
-    except members.Refused as exc:
-        return _member_page(request, session, d, values, version, errors=_problems(exc, _MEMBER_LABELS, _MEMBER_NAMES),
-                            status_code=422)
-    return RedirectResponse(f"/households/{d.household.code}", status_code=303)
+    return _saved(d.household.code,
+                  partial(members.add_member, session=session, actor=actor, code=d.household.code, values=sent,
+                          expected_version=version, former_head_relationship=values["former_head_relationship"]),
+                  partial(_member_page, request, session, d, values, version),
+                  lambda exc: {"errors": _problems(exc, _MEMBER_LABELS, _MEMBER_NAMES)})
 
 
 @router.get("/households/{code}/members/edit", response_class=HTMLResponse)
@@ -198,16 +210,12 @@ def member_edit(code: str, request: Request, session: SessionDep, actor: WriteAc
     hidden = p.phone_sealed is not None and not d.member_phones.get(p.id)
     values, sent = _posted_member(form, phone_hidden=hidden)
     version = _version(form)
-    try:
-        members.update_member(session=session, actor=actor, code=d.household.code, line=p.line_no, values=sent,
-                              expected_version=version,
-                              former_head_relationship=values["former_head_relationship"])
-    except service.VersionConflict as exc:
-        return _member_page(request, session, d, values, version, person=p, conflict=exc.message, status_code=409)
-    except members.Refused as exc:
-        return _member_page(request, session, d, values, version, person=p,
-                            errors=_problems(exc, _MEMBER_LABELS, _MEMBER_NAMES), status_code=422)
-    return RedirectResponse(f"/households/{d.household.code}", status_code=303)
+    return _saved(d.household.code,
+                  partial(members.update_member, session=session, actor=actor, code=d.household.code, line=p.line_no,
+                          values=sent, expected_version=version,
+                          former_head_relationship=values["former_head_relationship"]),
+                  partial(_member_page, request, session, d, values, version, person=p),
+                  lambda exc: {"errors": _problems(exc, _MEMBER_LABELS, _MEMBER_NAMES)})
 
 
 @router.post("/households/{code}/members/remove", response_class=HTMLResponse)
@@ -217,15 +225,11 @@ def member_remove(code: str, request: Request, session: SessionDep, actor: Write
     p = _member_of(d, str(form.get("line") or ""))
     version = _version(form)
     values = _member_now(p, d.member_phones.get(p.id)) | {"former_head_relationship": ""}
-    try:
-        members.remove_member(session=session, actor=actor, code=d.household.code, line=p.line_no,
-                              expected_version=version)
-    except service.VersionConflict as exc:
-        return _member_page(request, session, d, values, version, person=p, conflict=exc.message, status_code=409)
-    except members.Refused as exc:
-        return _member_page(request, session, d, values, version, person=p, remove_error=exc.problems[0].message,
-                            status_code=422)
-    return RedirectResponse(f"/households/{d.household.code}", status_code=303)
+    return _saved(d.household.code,
+                  partial(members.remove_member, session=session, actor=actor, code=d.household.code, line=p.line_no,
+                          expected_version=version),
+                  partial(_member_page, request, session, d, values, version, person=p),
+                  lambda exc: {"remove_error": exc.problems[0].message})
 
 
 # ---- consents ---------------------------------------------------------------------------------
@@ -269,15 +273,11 @@ def consent_new(code: str, request: Request, session: SessionDep, actor: WriteAc
     d = _editable(session, actor, code)
     values = _read(form, CONSENT_FORM)
     version = _version(form)
-    try:
-        members.record_consent(session=session, actor=actor, code=d.household.code, values=_raw(values),
-                               expected_version=version)
-    except service.VersionConflict as exc:
-        return _consent_page(request, d, values, version, conflict=exc.message, status_code=409)
-    except members.Refused as exc:
-        return _consent_page(request, d, values, version, errors=_problems(exc, _CONSENT_LABELS, set(_CONSENT_LABELS)),
-                             status_code=422)
-    return RedirectResponse(f"/households/{d.household.code}", status_code=303)
+    return _saved(d.household.code,
+                  partial(members.record_consent, session=session, actor=actor, code=d.household.code,
+                          values=_raw(values), expected_version=version),
+                  partial(_consent_page, request, d, values, version),
+                  lambda exc: {"errors": _problems(exc, _CONSENT_LABELS, set(_CONSENT_LABELS))})
 
 
 def _consent_of(d: service.HouseholdDetail, consent_id: str) -> Consent:
@@ -317,19 +317,15 @@ def consent_withdraw(code: str, request: Request, session: SessionDep, actor: Wr
     c = _consent_of(d, consent)
     values = _read(form, WITHDRAW_FORM)
     version = _version(form)
-    try:
-        members.withdraw_consent(session=session, actor=actor, code=d.household.code, consent_id=c.id,
-                                 withdrawn_on=values["withdrawn_on"], expected_version=version)
-    except service.VersionConflict as exc:
-        return _withdraw_page(request, session, d, c, values, version, conflict=exc.message, status_code=409)
-    except members.Refused as exc:
-        if exc.problems[0].column == "consent":
-            return _withdraw_page(request, session, d, c, values, version, refusal=exc.problems[0].message,
-                                  status_code=422)
-        return _withdraw_page(request, session, d, c, values, version,
-                              errors=_problems(exc, {"withdrawn_on": WITHDRAW_FORM[0].label}, {"withdrawn_on"}),
-                              status_code=422)
-    return RedirectResponse(f"/households/{d.household.code}", status_code=303)
+    def refused(exc: members.Refused) -> dict[str, Any]:
+        if exc.problems[0].column == "consent":  # the consent itself may not be withdrawn
+            return {"refusal": exc.problems[0].message}
+        return {"errors": _problems(exc, {"withdrawn_on": WITHDRAW_FORM[0].label}, {"withdrawn_on"})}
+
+    return _saved(d.household.code,
+                  partial(members.withdraw_consent, session=session, actor=actor, code=d.household.code,
+                          consent_id=c.id, withdrawn_on=values["withdrawn_on"], expected_version=version),
+                  partial(_withdraw_page, request, session, d, c, values, version), refused)
 
 
 # ---- movements --------------------------------------------------------------------------------
@@ -378,15 +374,11 @@ def movement_new(code: str, request: Request, session: SessionDep, actor: WriteA
     d = _editable(session, actor, code)
     values = _read(form, MOVEMENT_FORM)
     version = _version(form)
-    try:
-        members.add_movement(session=session, actor=actor, code=d.household.code, values=_raw(values),
-                             expected_version=version)
-    except service.VersionConflict as exc:
-        return _movement_page(request, d, values, version, conflict=exc.message, status_code=409)
-    except members.Refused as exc:
-        return _movement_page(request, d, values, version,
-                              errors=_problems(exc, _MOVEMENT_LABELS, set(_MOVEMENT_LABELS)), status_code=422)
-    return RedirectResponse(f"/households/{d.household.code}", status_code=303)
+    return _saved(d.household.code,
+                  partial(members.add_movement, session=session, actor=actor, code=d.household.code,
+                          values=_raw(values), expected_version=version),
+                  partial(_movement_page, request, d, values, version),
+                  lambda exc: {"errors": _problems(exc, _MOVEMENT_LABELS, set(_MOVEMENT_LABELS))})
 
 
 @router.get("/households/{code}/movements/edit", response_class=HTMLResponse)
@@ -404,12 +396,8 @@ def movement_edit(code: str, request: Request, session: SessionDep, actor: Write
     mv = _movement_of(d, movement)
     values = _read(form, MOVEMENT_FORM)
     version = _version(form)
-    try:
-        members.update_movement(session=session, actor=actor, code=d.household.code, movement_id=mv.id,
-                                values=_raw(values), expected_version=version)
-    except service.VersionConflict as exc:
-        return _movement_page(request, d, values, version, mv, conflict=exc.message, status_code=409)
-    except members.Refused as exc:
-        return _movement_page(request, d, values, version, mv,
-                              errors=_problems(exc, _MOVEMENT_LABELS, set(_MOVEMENT_LABELS)), status_code=422)
-    return RedirectResponse(f"/households/{d.household.code}", status_code=303)
+    return _saved(d.household.code,
+                  partial(members.update_movement, session=session, actor=actor, code=d.household.code,
+                          movement_id=mv.id, values=_raw(values), expected_version=version),
+                  partial(_movement_page, request, d, values, version, mv),
+                  lambda exc: {"errors": _problems(exc, _MOVEMENT_LABELS, set(_MOVEMENT_LABELS))})
