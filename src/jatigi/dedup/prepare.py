@@ -49,7 +49,7 @@ OUTPUT_SCHEMA = pa.schema([
     ("birth_date", pa.string()),  # YYYY-MM-DD when the day is known
     ("birth_precision", pa.string()),  # day, month, year or estimated
     ("sex", pa.string()),  # m or f
-    ("phone", pa.string()),  # +223XXXXXXXX
+    ("phone", pa.string()),  # "+223" and eight digits, e.g. +22376123456
     ("place", pa.string()),  # a P-code as written (upper case) or a folded place name
     ("place_area", pa.string()),  # the P-code of the unit above a place (a commune's cercle), else empty
     ("id_number", pa.string()),
