@@ -130,3 +130,13 @@ def test_a_viewer_gets_a_403_page_not_the_data(client: TestClient) -> None:
     login(client, "vera", next_url="/login")
     resp = client.get("/households", headers={"Accept-Language": "en"})
     assert resp.status_code == 403 and "<html" in resp.text
+
+
+def test_a_user_deactivated_by_another_process_is_signed_out_on_the_next_page(
+        client: TestClient, engine: sa.Engine) -> None:
+    login(client, "alice", next_url="/households")
+    assert client.get("/households", follow_redirects=False).status_code == 200  # who alice is, now remembered
+    with session_scope(engine) as s:  # as the command line or another server process would
+        s.scalars(sa.select(User).where(User.username == "alice")).one().is_active = False
+    resp = client.get("/households", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"].startswith("/login")

@@ -8,6 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jatigi.core import changes
 from jatigi.core.db import Base, utcnow
 from jatigi.core.i18n import N_
 
@@ -122,3 +123,8 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime)
     ip: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+# Signed-in pages reuse who a user is until one of these tables changes (accounts.signin).
+changes.watch("accounts", ("organisations", "roles", "role_permissions", "users", "user_roles",
+                           "data_sharing_agreements", "web_sessions"))

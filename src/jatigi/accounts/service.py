@@ -25,6 +25,7 @@ from jatigi.accounts.models import (
 from jatigi.accounts.sessions import close_sessions_of
 from jatigi.core import audit
 from jatigi.core.authz import DEFAULT_ROLE_PERMISSIONS, Actor, Permission
+from jatigi.core.cache import cached, database
 from jatigi.core.db import after_reading, utcnow
 from jatigi.core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from jatigi.core.i18n import _
@@ -493,3 +494,17 @@ def list_agreements(*, session: Session, actor: Actor) -> list[AgreementRow]:
     today = date.today()
     return [AgreementRow(dsa, prov, rec, _agreement_status(dsa, today))
             for dsa, prov, rec in session.execute(q).all()]
+
+
+@dataclass(frozen=True)
+class OrgName:
+    acronym: str
+    name: str
+
+
+def organisation_names(*, session: Session) -> dict[int, OrgName]:
+    """Every organisation's acronym and name, read once per change of the accounts."""
+    return cached(session, ("organisation-names", database(session)), lambda: {
+        row.id: OrgName(row.acronym, row.name)
+        for row in session.execute(sa.select(Organisation.id, Organisation.acronym, Organisation.name))},
+        domains=("accounts",))

@@ -22,10 +22,10 @@ from jatigi.core.db import after_reading, utcnow
 
 IDLE = timedelta(hours=2)
 LIFETIME = timedelta(hours=12)
-_TOUCH_EVERY = timedelta(minutes=1)
+TOUCH_EVERY = timedelta(minutes=1)
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -39,7 +39,7 @@ def open_session(*, session: Session, user: User, ip: str | None) -> Opened:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow()
-    session.add(WebSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf, created_at=now,
+    session.add(WebSession(token_hash=digest(token), user_id=user.id, csrf_token=csrf, created_at=now,
                            last_seen_at=now, expires_at=now + LIFETIME, ip=ip))
     session.flush()
     actor = Actor(user_id=user.id, username=user.username, org_id=user.org_id, ip=ip)
@@ -51,7 +51,7 @@ def find_session(*, session: Session, token: str | None) -> tuple[WebSession, Us
     """The live session of this cookie token, touched; None if unknown, idle too long or expired."""
     if not token:
         return None
-    row = session.scalar(sa.select(WebSession).where(WebSession.token_hash == _digest(token)))
+    row = session.scalar(sa.select(WebSession).where(WebSession.token_hash == digest(token)))
     now = utcnow()
     if row is None:
         return None
@@ -62,7 +62,7 @@ def find_session(*, session: Session, token: str | None) -> tuple[WebSession, Us
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    if now - row.last_seen_at > _TOUCH_EVERY:
+    if now - row.last_seen_at > TOUCH_EVERY:
         after_reading(session, lambda s: s.execute(
             sa.update(WebSession).where(WebSession.id == row_id).values(last_seen_at=now)))
     return row, user
@@ -71,7 +71,7 @@ def find_session(*, session: Session, token: str | None) -> tuple[WebSession, Us
 def close_session(*, session: Session, token: str | None, actor: Actor) -> None:
     if not token:
         return
-    session.execute(sa.delete(WebSession).where(WebSession.token_hash == _digest(token)))
+    session.execute(sa.delete(WebSession).where(WebSession.token_hash == digest(token)))
     audit.record(session, actor, "user.logout", "user", actor.user_id)
 
 

@@ -23,26 +23,34 @@ from jatigi.core.changes import generations, pending
 
 T = TypeVar("T")
 TTL = 60.0
-SIZE = 256
+SIZE = 1024
 
 _lock = threading.Lock()
 _entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
 
 
+def database(session: Session) -> str:
+    """Which database a session reads, as a cache key."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, sa.Connection) else bind
+    return engine.url.render_as_string(hide_password=True)
+
+
 def audience(session: Session, actor: Actor) -> Hashable:
     """Which database and who the figures are for: actors who see the same households of the
     same database share cached figures."""
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, sa.Connection) else bind
-    database = engine.url.render_as_string(hide_password=True)
     who = ("all",) if actor.sees_all else (actor.org_id, tuple(sorted(actor.visible_org_ids)))
-    return database, who
+    return database(session), who
 
 
-def cached(session: Session, key: Hashable, compute: Callable[[], T]) -> T:
+DATA = ("dedup", "places", "registry")  # what figures over households depend on
+
+
+def cached(session: Session, key: Hashable, compute: Callable[[], T], domains: tuple[str, ...] = DATA) -> T:
+    """`compute()`, or its value from a moment ago if none of `domains` changed since."""
     if pending(session):
         return compute()  # this session's own changes are not committed: not for others to reuse
-    full = (generations(session), key)
+    full = (tuple(g for g in generations(session) if g[0] in domains), key)
     now = time.monotonic()
     with _lock:
         hit = _entries.get(full)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -32,5 +33,14 @@ class Settings:
         )
 
 
+_KEYS = ("JATIGI_DATABASE_URL", "JATIGI_KEY_FILE", "JATIGI_LANG", "JATIGI_RETENTION_DAYS", "JATIGI_COD_DIR")
+
+
 def get_settings() -> Settings:
+    """The settings of the environment as it is now (read again whenever it changes)."""
+    return _settings(tuple(os.environ.get(k) for k in _KEYS), os.getcwd())
+
+
+@lru_cache(maxsize=8)
+def _settings(_env: tuple[str | None, ...], _cwd: str) -> Settings:
     return Settings.from_env()

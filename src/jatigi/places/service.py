@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
+from jatigi.core.cache import cached, database
 from jatigi.core.changes import bump
 from jatigi.places.models import AdminUnit
 
@@ -171,3 +172,14 @@ def units(*, session: Session, level: int | None = None, parent: str | None = No
     if parent is not None:
         q = q.where(AdminUnit.parent_pcode == parent)
     return session.scalars(q)
+
+
+def names_of(*, session: Session, pcodes: Iterable[str | None]) -> dict[str, str]:
+    """The names of these P-codes (unknown ones left out), from every unit's name read once per
+    change of the places: pages show a few names each, many times a second."""
+    wanted = {p for p in pcodes if p}
+    if not wanted:
+        return {}
+    every: dict[str, str] = cached(session, ("place-names", database(session)), lambda: dict(
+        session.execute(sa.select(AdminUnit.pcode, AdminUnit.name)).all()), domains=("places",))  # type: ignore[arg-type]
+    return {p: every[p] for p in wanted if p in every}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -111,6 +112,18 @@ def household_history(*, session: Session, actor: Actor, code: str) -> list[Hist
     return _household_entries(versions, _state(current) if current else {}, _user_names(session, versions))
 
 
+@cache
+def _versions_statement() -> sa.Select[RecordVersion]:
+    """Every stored snapshot of a household and of its parts (built once: it is a large statement)."""
+    hh_id: sa.BindParameter[int] = sa.bindparam("household_id")
+    owned = [sa.and_(RecordVersion.entity_type == "household", RecordVersion.entity_id == hh_id)]
+    owned += [sa.and_(RecordVersion.entity_type == kind,
+                      RecordVersion.entity_id.in_(sa.select(model.id).where(model.household_id == hh_id)))
+              for kind, model in _PARTS]
+    return (sa.select(RecordVersion).where(sa.or_(*owned))
+            .order_by(RecordVersion.entity_type, RecordVersion.entity_id, RecordVersion.version, RecordVersion.id))
+
+
 def household_timeline(*, session: Session, detail: service.HouseholdDetail) -> list[HistoryEntry]:
     """Changes to the household and to its members, consents and movements, oldest first.
 
@@ -124,13 +137,7 @@ def household_timeline(*, session: Session, detail: service.HouseholdDetail) -> 
         "consent": {c.id: c for c in detail.consents},
         "movement": {m.id: m for m in detail.movements},
     }
-    owned = [sa.and_(RecordVersion.entity_type == "household", RecordVersion.entity_id == hh.id)]
-    owned += [sa.and_(RecordVersion.entity_type == kind,
-                      RecordVersion.entity_id.in_(sa.select(model.id).where(model.household_id == hh.id)))
-              for kind, model in _PARTS]
-    versions = list(session.scalars(sa.select(RecordVersion).where(sa.or_(*owned))
-                                    .order_by(RecordVersion.entity_type, RecordVersion.entity_id,
-                                              RecordVersion.version, RecordVersion.id)))
+    versions = list(session.scalars(_versions_statement(), {"household_id": hh.id}))
     removed = {v.entity_id for v in versions if v.entity_type == "person"} - set(current["person"])
     if removed:  # members removed from the page are no longer in the household's list
         current["person"].update((p.id, p) for p in session.scalars(sa.select(Person).where(Person.id.in_(removed))))

@@ -83,16 +83,23 @@ class HouseholdDetail:
     whereabouts: dict[int, str | None]
 
 
+# The parts of a household page, built once (building a statement costs as much as running it).
+_OF_HOUSEHOLD: sa.BindParameter[int] = sa.bindparam("household_id")
+_MEMBERS = (sa.select(Person).where(Person.household_id == _OF_HOUSEHOLD, Person.deleted_at.is_(None))
+            .order_by(Person.line_no))
+_RELATIVES = sa.select(SeparatedRelative).where(SeparatedRelative.household_id == _OF_HOUSEHOLD)
+_MOVEMENTS = sa.select(Movement).where(Movement.household_id == _OF_HOUSEHOLD).order_by(Movement.moved_on, Movement.id)
+_CONSENTS = sa.select(Consent).where(Consent.household_id == _OF_HOUSEHOLD).order_by(Consent.recorded_on, Consent.id)
+
+
 def get_household(*, session: Session, actor: Actor, code: str) -> HouseholdDetail:
     hh = get_visible(session, actor, code)
     keys = keyring()
-    members = list(session.scalars(
-        sa.select(Person).where(Person.household_id == hh.id, Person.deleted_at.is_(None)).order_by(Person.line_no)))
-    relatives = list(session.scalars(sa.select(SeparatedRelative).where(SeparatedRelative.household_id == hh.id)))
-    movements = list(session.scalars(
-        sa.select(Movement).where(Movement.household_id == hh.id).order_by(Movement.moved_on, Movement.id)))
-    consents = list(session.scalars(sa.select(Consent).where(Consent.household_id == hh.id)
-                                    .order_by(Consent.recorded_on, Consent.id)))
+    of = {"household_id": hh.id}
+    members = list(session.scalars(_MEMBERS, of))
+    relatives = list(session.scalars(_RELATIVES, of))
+    movements = list(session.scalars(_MOVEMENTS, of))
+    consents = list(session.scalars(_CONSENTS, of))
     opened = sealed_fields_opened(actor, hh, consents)
     audit.record(session, actor, "household.read", "household", hh.code, {"opened": opened} if opened else None)
     phones = "phone" in opened

@@ -21,13 +21,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from jatigi.accounts.models import Organisation
+from jatigi.accounts import service as accounts
 from jatigi.core.audit import AuditEvent
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Forbidden, ValidationFailed
 from jatigi.core.i18n import N_, _, day, money, number
 from jatigi.dedup.service import duplicates_of_household
-from jatigi.places.models import AdminUnit
+from jatigi.places import service as places_service
 from jatigi.places.service import known_pcodes
 from jatigi.registry import form_spec, service, vocab
 from jatigi.registry.history import PART_CHOICES, PART_LABELS, HistoryEntry, household_timeline
@@ -171,10 +171,7 @@ def household_list(request: Request, session: SessionDep, actor: ReadActor, q: s
 
 
 def _place_names(session: Session, pcodes: Iterable[str | None]) -> dict[str, str]:
-    wanted = sorted({p for p in pcodes if p})
-    if not wanted:
-        return {}
-    return dict(session.execute(sa.select(AdminUnit.pcode, AdminUnit.name).where(AdminUnit.pcode.in_(wanted))).all())
+    return places_service.names_of(session=session, pcodes=pcodes)
 
 
 def _age_on(born: date, on: date) -> int:
@@ -370,8 +367,7 @@ def _household_page(request: Request, session: Session, actor: Actor, code: str,
         *(r.last_known_pcode for r in d.relatives),
         *(str(c.before) for e in history for c in e.changes if c.field.endswith("pcode") and c.before),
         *(str(c.after) for e in history for c in e.changes if c.field.endswith("pcode") and c.after)])
-    org = session.execute(sa.select(Organisation.acronym, Organisation.name)
-                          .where(Organisation.id == hh.org_id)).one_or_none()
+    org = accounts.organisation_names(session=session).get(hh.org_id)
     trail = _audit_trail(session, hh.code) if actor.can(Permission.CORE_AUDIT_READ) else None
     withdrawn_by = {e.entity_id: e.changed_by for e in history if e.subject == "consent" and e.action == "withdrawn"}
     return render(

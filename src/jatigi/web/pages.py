@@ -17,8 +17,8 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jatigi.accounts import service as accounts
 from jatigi.accounts.sessions import find_session
+from jatigi.accounts.signin import signed_in
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Forbidden
 from jatigi.core.i18n import _, set_language
@@ -52,16 +52,15 @@ def login_url(next_url: str) -> str:
 
 
 def _page_actor(request: Request, session: SessionDep) -> Actor:
-    found = find_session(session=session, token=request.cookies.get(SESSION_COOKIE))
+    found = signed_in(session=session, token=request.cookies.get(SESSION_COOKIE), ip=client_ip(request))
     if found is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
-    web_session, user = found
-    actor = accounts.actor_for(session=session, user=user, ip=client_ip(request))
+    actor = found.actor
     # Plain values, not the ORM object: an error page renders after the session rolled back.
-    request.state.user = PageUser(user.username, user.full_name)
+    request.state.user = PageUser(actor.username, found.full_name)
     request.state.actor = actor
-    request.state.csrf_token = web_session.csrf_token
+    request.state.csrf_token = found.csrf_token
     return actor
 
 

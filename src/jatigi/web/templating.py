@@ -2,10 +2,15 @@
 
 Templates live in `<domain>/templates/<domain>/…` (and the layout in `web/templates/`); strings
 go through the same `_()` as the code, so they share the French catalogue.
+
+Each language has its own environment, in which `_("a literal")` is translated once, when the
+template is compiled, instead of on every page: a page calls it a hundred times or more. Calls
+with placeholders or a variable still translate as the page renders.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +18,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 
 from jatigi.core import i18n
 from jatigi.core.authz import Actor, Permission
@@ -21,12 +28,49 @@ _SRC = Path(__file__).resolve().parent.parent
 DOMAINS = ("web", "accounts", "analytics", "registry", "places", "dedup")
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
+_CALL = (("name", "_"), ("lparen", None), ("string", None), ("rparen", None))
+
+
+def _starts_call(tokens: list[Token]) -> bool:
+    """Whether these tokens begin `_("literal")`."""
+    return len(tokens) <= len(_CALL) and all(
+        t.type == kind and (value is None or t.value == value) for t, (kind, value) in zip(tokens, _CALL, strict=False))
+
+
+class TranslateLiterals(Extension):
+    """Replaces `_("text")` by the text in the environment's language, at compile time."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        lang = self.environment.jatigi_language  # type: ignore[attr-defined]
+        pending: list[Token] = []
+        for token in stream:
+            pending.append(token)
+            if _starts_call(pending):
+                if len(pending) == len(_CALL):
+                    with i18n.use_language(lang):
+                        text = i18n.gettext(pending[2].value)
+                    yield Token(pending[0].lineno, "string", text)
+                    pending = []
+                continue
+            *done, last = pending
+            yield from done
+            pending = [last] if _starts_call([last]) else []
+            if not pending:
+                yield last
+        yield from pending
+
+
+def environment(lang: str | None = None) -> Environment:
+    return _environment(i18n.normalise_language(lang or i18n.current_language()))
+
+
+@lru_cache(maxsize=4)
+def _environment(lang: str) -> Environment:
     dirs = [str(_SRC / d / "templates") for d in DOMAINS if (_SRC / d / "templates").is_dir()]
     # auto_reload off: templates are read once per process, not checked on disk at every page.
     env = Environment(loader=FileSystemLoader(dirs), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False, extensions=[TranslateLiterals])
+    env.jatigi_language = lang  # type: ignore[attr-defined]
     env.globals.update(_=i18n.gettext, number=i18n.number, day=i18n.day, money=i18n.money,
                        Permission=Permission)
     return env
