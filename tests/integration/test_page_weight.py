@@ -18,7 +18,9 @@ from tests import factories as f
 from tests.web import login
 
 # Kilobytes, compressed. The dashboard carries Leaflet and its map data; other pages do not.
-BUDGET_KB = {"/": 150, "/households": 60, "/households/new": 60, "/imports": 60, "/login": 40}
+BUDGET_KB = {"/": 150, "/households": 60, "/households/new": 60, "/imports": 60, "/login": 40,
+             "/targeting/models": 60, "/targeting/models/food_security": 60, "/targeting/models/food_security/edit": 60,
+             "/targeting/runs": 60}
 _ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 

@@ -77,6 +77,7 @@ def _summary(result: service.BuildResult) -> None:
         households, people = number(result.households), number(result.people)
         console.print(_("Wrote {households} households, {people} people.",
                         households=households, people=people), highlight=False)
+        console.print(_("Wrote {n} household assessments.", n=number(result.assessments)), highlight=False)
     logins = Table(_("User"), _("Organisation"), _("Role"), title=_("Demo log-ins"))
     for user in generator.DEMO_USERS:
         logins.add_row(user.username, user.org, _(ROLE_LABELS[user.role]))

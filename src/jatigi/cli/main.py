@@ -35,6 +35,7 @@ from jatigi.cli import places as places_cli  # noqa: E402
 from jatigi.cli import registry as registry_cli  # noqa: E402
 from jatigi.cli import registry_import  # noqa: E402
 from jatigi.cli import serve as serve_cli  # noqa: E402
+from jatigi.cli import targeting as targeting_cli  # noqa: E402
 from jatigi.cli import users as users_cli  # noqa: E402
 from jatigi.cli import xlsform as xlsform_cli  # noqa: E402
 
@@ -61,4 +62,6 @@ app.add_typer(demo_cli.app, name="demo", help=_("The synthetic Mali demo: databa
 app.add_typer(registry_cli.app, name="registry", help=_("Households: summary, search, show, delete, history."))
 app.add_typer(export_cli.app, name="export", help=_("Minimised exports: CSV, XLSX, HXL."))
 app.add_typer(dedup_cli.app, name="dedup", help=_("Duplicate people: in any list, in the registry, across agencies."))
+app.add_typer(targeting_cli.app, name="targeting",
+              help=_("Targeting by vulnerability: assessment indicators, models, scoring."))
 app.command("serve", help=_("Serve the web application and the JSON API (/api/v1)."))(serve_cli.serve)

@@ -36,6 +36,14 @@ class Permission(StrEnum):
     DEDUP_RUN = "dedup:run:start"
     # Review the queue of possible duplicates: see pairs, confirm, reject, merge, unmerge.
     DEDUP_REVIEW = "dedup:pair:review"
+    # Record and correct household assessments (food security, expenditure, coping).
+    TARGETING_ASSESSMENT_WRITE = "targeting:assessment:write"
+    # See vulnerability models, scoring runs, scores, explanations, simulations and fairness reports.
+    TARGETING_RUN_READ = "targeting:run:read"
+    # Score households and simulate selections (records a run).
+    TARGETING_RUN = "targeting:run:start"
+    # Write a new version of a vulnerability model.
+    TARGETING_MODEL_WRITE = "targeting:model:write"
 
 
 P = Permission
@@ -64,6 +72,10 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.ACCOUNTS_AGREEMENT_WRITE,
             P.DEDUP_RUN,
             P.DEDUP_REVIEW,
+            P.TARGETING_ASSESSMENT_WRITE,
+            P.TARGETING_RUN_READ,
+            P.TARGETING_RUN,
+            P.TARGETING_MODEL_WRITE,
         }
     ),
     "registration_officer": frozenset(
@@ -74,6 +86,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.REGISTRY_IMPORT_RUN,
             P.REGISTRY_SUMMARY_READ,
             P.PLACES_ADMIN_UNIT_READ,
+            P.TARGETING_ASSESSMENT_WRITE,
+            P.TARGETING_RUN_READ,
         }
     ),
     "viewer": frozenset({P.REGISTRY_SUMMARY_READ, P.PLACES_ADMIN_UNIT_READ}),

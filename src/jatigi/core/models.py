@@ -6,5 +6,6 @@ from jatigi.core.db import Base
 from jatigi.dedup import models as dedup_models  # noqa: F401
 from jatigi.places import models as places_models  # noqa: F401
 from jatigi.registry import models as registry_models  # noqa: F401
+from jatigi.targeting import tables as targeting_tables  # noqa: F401
 
 metadata = Base.metadata

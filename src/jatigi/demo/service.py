@@ -26,6 +26,7 @@ from jatigi.core.db import refresh_statistics, utcnow
 from jatigi.core.errors import JatigiError
 from jatigi.core.i18n import _
 from jatigi.demo import duplicates, generator
+from jatigi.demo.assessments import build_assessments
 from jatigi.places.models import AdminUnit
 from jatigi.places.service import load_gazetteer
 from jatigi.registry.models import Household, ImportBatch, RecordVersion
@@ -63,6 +64,7 @@ class BuildResult:
     people: int = 0
     by_org: dict[str, int] = field(default_factory=dict)
     skipped_existing: int = 0
+    assessments: int = 0
 
 
 def cod_directory(explicit: Path | None = None) -> Path | None:
@@ -231,12 +233,15 @@ def build(*, session: Session, actor: Actor, households: int = 2000, seed: int =
         session.execute(sa.update(ImportBatch).where(ImportBatch.id == batch_id).values(
             status="committed", rows_total=counts[acr], households_written=counts[acr],
             people_written=people[acr], finished_at=now))
-    refresh_statistics(session, REGISTRY_TABLES)
+    step(_("Writing assessments…"))
+    result.assessments = build_assessments(session=session, batch_ids=list(batches.values()), seed=seed)
+    refresh_statistics(session, (*REGISTRY_TABLES, "assessments"))
     result.households = sum(counts.values())
     result.people = sum(people.values())
     result.by_org = {acr: n for acr, n in counts.items() if n}
     audit.record(session, actor, "demo.build", "household", None,
-                 {"seed": seed, "households": result.households, "people": result.people})
+                 {"seed": seed, "households": result.households, "people": result.people,
+                  "assessments": result.assessments})
     return result
 
 

@@ -35,6 +35,8 @@ from jatigi.registry.models import Household
 from jatigi.registry.problems import Problem
 from jatigi.registry.text import name_key
 from jatigi.registry.validate import Context, RawRow, RawSubmission, check_submission
+from jatigi.targeting.assessment_page import assessments_for_page
+from jatigi.targeting.vulnerability_page import vulnerability_for_page
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import check_csrf, page_require
 from jatigi.web.templating import render
@@ -380,6 +382,8 @@ def _household_page(request: Request, session: Session, actor: Actor, code: str,
         shown=shown_value, when=when, caption=history_caption, deciding=service.deciding_consents(d.consents),
         withdrawn_by=withdrawn_by,
         duplicates=duplicates_of_household(session=session, actor=actor, household_id=hh.id),
+        assessments=assessments_for_page(session, actor, hh),
+        vulnerability=vulnerability_for_page(session, actor, hh),
     )
 
 

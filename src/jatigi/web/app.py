@@ -336,9 +336,13 @@ def _page_routers() -> list[APIRouter]:
     from jatigi.registry.import_views import router as import_pages
     from jatigi.registry.member_views import router as member_pages
     from jatigi.registry.views import router as registry_pages
+    from jatigi.targeting.assessment_views import router as assessment_pages
+    from jatigi.targeting.explain_views import router as explain_pages
+    from jatigi.targeting.model_views import router as targeting_model_pages
+    from jatigi.targeting.run_views import router as run_pages
 
     return [accounts_pages, dashboard_pages, registry_pages, member_pages, import_pages, admin_pages, places_pages,
-            dedup_pages]
+            dedup_pages, targeting_model_pages, assessment_pages, run_pages, explain_pages]
 
 
 def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int = MAX_BODY_BYTES,
@@ -347,6 +351,9 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
     from jatigi.dedup.api import router as dedup_router
     from jatigi.places.api import router as places_router
     from jatigi.registry.api import router as registry_router
+    from jatigi.targeting.assessment_api import router as assessment_router
+    from jatigi.targeting.model_api import router as targeting_models_router
+    from jatigi.targeting.run_api import router as targeting_runs_router
 
     app = FastAPI(
         title="Jatigi",
@@ -380,10 +387,13 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
                 "places": f"{API_PREFIX}/places",
                 "agreements": f"{API_PREFIX}/agreements",
                 "duplicates": f"{API_PREFIX}/dedup/pairs",
+                "targeting_models": f"{API_PREFIX}/targeting/models",
+                "targeting_runs": f"{API_PREFIX}/targeting/runs",
             },
         }
 
-    for router in (accounts_router, registry_router, places_router, dedup_router):
+    for router in (accounts_router, registry_router, places_router, dedup_router, targeting_models_router,
+                   assessment_router, targeting_runs_router):
         include_api_router(app, router, API_PREFIX)
 
     # Middleware added last runs first: the body limit needs the language for its message.

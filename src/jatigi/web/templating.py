@@ -25,7 +25,7 @@ from jatigi.core import i18n
 from jatigi.core.authz import Actor, Permission
 
 _SRC = Path(__file__).resolve().parent.parent
-DOMAINS = ("web", "accounts", "analytics", "registry", "places", "dedup")
+DOMAINS = ("web", "accounts", "analytics", "registry", "places", "dedup", "targeting")
 
 
 _CALL = (("name", "_"), ("lparen", None), ("string", None), ("rparen", None))
@@ -83,6 +83,7 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str, str]]:
         ("/households", i18n.N_("Households"), Permission.REGISTRY_HOUSEHOLD_READ),
         ("/imports", i18n.N_("Import"), Permission.REGISTRY_IMPORT_RUN),
         ("/dedup", i18n.N_("Duplicates"), Permission.DEDUP_REVIEW),
+        ("/targeting", i18n.N_("Targeting"), Permission.TARGETING_RUN_READ),
         ("/admin", i18n.N_("Administration"), Permission.ACCOUNTS_USER_READ),
     ]
     if actor is None:

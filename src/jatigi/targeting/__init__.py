@@ -1,0 +1,1 @@
+"""Targeting by vulnerability: assessments, indicators, vulnerability models, scoring."""
