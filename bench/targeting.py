@@ -52,16 +52,16 @@ def python_scores(session: Any, actor: Any, loaded: Any, sample: int | None) -> 
     names, member_names = needed_columns(model, registry_catalogue())
     started = time.perf_counter()
     query = scope_select(Scope(actor), names, params.registry_params())
-    if sample:
-        query = query.limit(sample)
+    if sample:  # the first households by id, and their members only
+        sub = query.subquery()
+        query = sa.select(sub).order_by(sub.c.household_id).limit(sample)
     rows = [dict(r) for r in session.execute(query).mappings()]
     members: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if member_names:
-        wanted = {r["household_id"] for r in rows}
+    if member_names and rows:
         m = members_select().subquery()
-        for r in session.execute(sa.select(m)).mappings():
-            if r["household_id"] in wanted:
-                members[r["household_id"]].append(dict(r))
+        last = max(r["household_id"] for r in rows)
+        for r in session.execute(sa.select(m).where(m.c.household_id <= last)).mappings():
+            members[r["household_id"]].append(dict(r))
     for row in rows:
         score_household(model, row, members.get(row["household_id"], ()))
     return len(rows), time.perf_counter() - started

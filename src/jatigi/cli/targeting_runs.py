@@ -14,12 +14,12 @@ from jatigi.core import audit
 from jatigi.core.authz import Actor
 from jatigi.core.i18n import _, day, number
 from jatigi.places import service as places_service
-from jatigi.registry import vocab
 from jatigi.targeting import params as params_
 from jatigi.targeting import runs
 from jatigi.targeting import simulate as sim_
 from jatigi.targeting.explain import explain
 from jatigi.targeting.fairness import fairness
+from jatigi.targeting.run_page import DIMENSION_TITLES, group_label
 from jatigi.targeting.scope import Scope
 
 MODEL = typer.Option(..., "--model", help=_("A model's name (food_security, economic, protection or one saved) "
@@ -192,18 +192,12 @@ def _run_for(session: Session, actor: Actor, run: int | None, model: str | None,
                       scope=Scope(actor, place), params=params).id
 
 
-GROUP_LABELS = {"population_group": vocab.POPULATION_GROUPS, "head_sex": vocab.SEXES}
-DIMENSION_TITLES = {"population_group": _("Population group"), "head_sex": _("Sex of the head of household"),
-                    "region": _("Region"), "commune": _("Commune")}
-
-
 def _label(dimension: str, value: str | None, places: dict[str, str] | None = None) -> str:
-    if value is None:
-        return _("unknown")
-    labels = GROUP_LABELS.get(dimension)
-    if labels and value in labels:
-        return _(labels[value])
-    return (places or {}).get(value, value)
+    return group_label(dimension, value, places)
+
+
+def _title(dimension: str) -> str:
+    return _(DIMENSION_TITLES[dimension]) if dimension in DIMENSION_TITLES else dimension
 
 
 def _places(session: Session, groups: list[list[sim_.Group]]) -> dict[str, str]:
@@ -222,7 +216,7 @@ def _print_simulation(s: sim_.Simulation, places: dict[str, str]) -> None:
                     vulnerable=number(t.vulnerable), coverage=_share(t.selected, t.vulnerable), scored=number(t.scored),
                     cost=number(s.cost), budget=number(s.budget.budget), left=number(t.left_out)))
     for dimension, found in s.by.items():
-        table = Table(DIMENSION_TITLES.get(dimension, dimension), _("Scored"), _("Vulnerable"), _("Selected"),
+        table = Table(_title(dimension), _("Scored"), _("Vulnerable"), _("Selected"),
                       _("Left out"), _("Share of the scored"), _("Share of the selected"))
         for g in found:
             table.add_row(_label(dimension, g.value, places), number(g.scored), number(g.vulnerable), number(g.selected),
@@ -265,7 +259,7 @@ def fairness_command(run: int = typer.Option(..., "--run", help=_("The scoring r
         t = report.total
         places = _places(session, [b.groups for b in report.breakdowns])
         for b in report.breakdowns:
-            table = Table(DIMENSION_TITLES.get(b.dimension, b.dimension), _("Share of the scored"),
+            table = Table(_title(b.dimension), _("Share of the scored"),
                           _("Share of the assessed"), _("Share of the vulnerable"), _("Share of the selected"))
             for g in b.groups:
                 table.add_row(_label(b.dimension, g.value, places), _share(g.scored, t.scored), _share(g.assessed, t.assessed),

@@ -14,9 +14,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from jatigi.core import audit
@@ -31,7 +33,13 @@ from jatigi.registry.service import VersionConflict, get_visible
 from jatigi.registry.validate import parse_date
 from jatigi.targeting import inputs as I  # noqa: N812
 from jatigi.targeting import survey
-from jatigi.targeting.indicators import INDICATORS, IndicatorParams, all_indicators
+from jatigi.targeting.indicators import (
+    INDICATORS,
+    IndicatorParams,
+    base_indicators,
+    base_needed,
+    derived_indicators,
+)
 from jatigi.targeting.params import registry_params
 from jatigi.targeting.tables import STORED_INPUTS, Assessment, assessments
 
@@ -266,22 +274,41 @@ class AssessmentRow:
     size_from_registry: bool  # HHSize not asked: the household's member count was used
 
 
+@lru_cache(maxsize=16)
 def _select(params: IndicatorParams) -> sa.Select[Any]:
+    """Every assessment of the household `:household_id`, newest first, with its indicators: the
+    base indicators computed from the answers, then phases and categories from their columns
+    (built once per set of parameters: the statement is large, and a page opens it every time)."""
     a, h = assessments, Household.__table__
     cols: dict[str, sa.ColumnElement[Any]] = {name: a.c[name] for name in STORED}
     # Household size not asked: the registry's count of members.
     cols["HHSize"] = sa.func.coalesce(a.c.HHSize, h.c.member_count)
-    return (sa.select(a, *all_indicators(cols, params).values())
-            .join(h, h.c.id == a.c.household_id)
-            .where(a.c.deleted_at.is_(None))
-            .order_by(a.c.assessed_on.desc(), a.c.id.desc()))
+    names = {i.name for i in INDICATORS}
+    base = base_indicators(cols, base_needed(names))
+    first = (sa.select(a, *(expr.label(name) for name, expr in base.items()))
+             .join(h, h.c.id == a.c.household_id)
+             .where(a.c.deleted_at.is_(None), a.c.household_id == sa.literal_column(":household_id"))
+             .subquery("assessed"))
+    derived = derived_indicators({name: first.c[name] for name in base}, names, params)
+    return (sa.select(*first.c, *(expr.label(name) for name, expr in derived.items()))
+            .order_by(first.c.assessed_on.desc(), first.c.id.desc()))
+
+
+@lru_cache(maxsize=16)
+def _statement(params: IndicatorParams, dialect: Dialect) -> sa.TextualSelect:
+    """`_select` as SQL text with its constants written in: hundreds of them would otherwise be
+    bound again on every page."""
+    select = _select(params)
+    sql = str(select.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return sa.text(sql).columns(*(sa.column(str(c.key), c.type) for c in select.selected_columns))
 
 
 def household_assessments(*, session: Session, actor: Actor, hh: Household,
                           params: IndicatorParams | None = None) -> list[AssessmentRow]:
     """The assessments of a household the actor has already been allowed to see, newest first."""
     chosen = params or registry_params()
-    rows = session.execute(_select(chosen).where(assessments.c.household_id == hh.id)).mappings().all()
+    dialect = session.get_bind().dialect
+    rows = session.execute(_statement(chosen, dialect), {"household_id": hh.id}).mappings().all()
     out = [AssessmentRow(
         id=r["id"], assessed_on=r["assessed_on"], source=r["source"], enumerator=r["enumerator"],
         version=r["version"], created_at=r["created_at"], answers={n: r[n] for n in STORED},

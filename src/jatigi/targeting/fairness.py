@@ -24,7 +24,15 @@ from jatigi.targeting.model import Criterion
 from jatigi.targeting.model_score import contribution_column
 from jatigi.targeting.runs import get_run, registry_generation, score_query
 from jatigi.targeting.scope import Scope
-from jatigi.targeting.simulate import DEFAULT_BY, DIMENSIONS, Budget, Group, groups, selection, vulnerable_categories
+from jatigi.targeting.simulate import (
+    DEFAULT_BY,
+    DIMENSIONS,
+    Budget,
+    Group,
+    breakdowns,
+    selection,
+    vulnerable_categories,
+)
 from jatigi.targeting.tables import Run
 
 # The household field behind each breakdown, as the scope names it.
@@ -67,16 +75,14 @@ def fairness(*, session: Session, actor: Actor, run_id: int, budget: Budget | No
     else:
         vulnerable, selected, _cut = selection(session, run.id, chosen, Budget(1, 1, 1))
         selected = sa.false()
-    criteria = len(loaded.model.criteria)
-    report = Fairness(run, groups(session, actor, run.id, criteria, vulnerable, selected, None)[0],
-                      data_changed=registry_generation(session) != run.registry_generation)
+    total, found = breakdowns(session, actor, run.id, len(loaded.model.criteria), vulnerable, selected, by)
+    report = Fairness(run, total, data_changed=registry_generation(session) != run.registry_generation)
     means = _means(session, actor, run, loaded.model.criteria, loaded, [FIELDS[d] for d in by])
     for dimension in by:
-        found = groups(session, actor, run.id, criteria, vulnerable, selected, DIMENSIONS[dimension])
         by_criterion = means[FIELDS[dimension]]
         ranked = sorted((Driver(c, by_criterion[c.id], _gap(by_criterion[c.id])) for c in loaded.model.criteria),
                         key=lambda d: -d.gap)
-        report.breakdowns.append(Breakdown(dimension, found, [d for d in ranked[:drivers] if d.gap > 0]))
+        report.breakdowns.append(Breakdown(dimension, found[dimension], [d for d in ranked[:drivers] if d.gap > 0]))
     audit.record(session, actor, "targeting.fairness", "targeting_run", run.id, {"by": list(by)})
     return report
 

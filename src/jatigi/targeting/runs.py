@@ -101,13 +101,13 @@ def score(*, session: Session, actor: Actor, loaded: Loaded, scope: Scope,
               started_at=started)
     session.add(run)
     session.flush()
-    scored = score_query(model, scope, params)
-    s = scored.subquery("scored")
+    groups = ("population_group", "head_sex", "current_admin1", "current_pcode")
+    s = score_query(model, scope, params, extra=groups).subquery("scored")
     session.execute(sa.insert(SCORES).from_select(
         ["run_id", "household_id", "household_version", "assessment_id", "score", "category", "excluded",
-         "exclusion", "not_assessed"],
+         "exclusion", "not_assessed", "population_group", "head_sex", "admin1", "pcode"],
         sa.select(sa.literal(run.id), s.c.household_id, s.c.household_version, s.c.assessment_id, s.c.score,
-                  s.c.category, s.c.excluded == 1, s.c.exclusion, s.c.not_assessed)))
+                  s.c.category, s.c.excluded == 1, s.c.exclusion, s.c.not_assessed, *(s.c[g] for g in groups))))
     run.counts = _counts(session, run.id)
     run.finished_at = utcnow()
     audit.record(session, actor, "targeting.run", "targeting_run", run.id,

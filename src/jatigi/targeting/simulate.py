@@ -29,8 +29,9 @@ from jatigi.targeting.tables import Run, Score
 
 SCORES: sa.Table = Score.__table__  # type: ignore[assignment]
 HH: sa.Table = Household.__table__  # type: ignore[assignment]
-DIMENSIONS = {"population_group": HH.c.population_group, "head_sex": HH.c.head_sex,
-              "region": HH.c.current_admin1, "commune": HH.c.current_pcode}
+# The groups as they were at the run (kept with each score).
+DIMENSIONS = {"population_group": SCORES.c.population_group, "head_sex": SCORES.c.head_sex,
+              "region": SCORES.c.admin1, "commune": SCORES.c.pcode}
 DEFAULT_BY = ("population_group", "head_sex", "region")
 
 
@@ -102,53 +103,123 @@ def vulnerable_categories(model: Model, chosen: Sequence[str] | None = None) -> 
 
 def selection(session: Session, run_id: int, categories: tuple[str, ...],
               budget: Budget) -> tuple[ColumnElement[bool], ColumnElement[bool], float | None]:
-    """(vulnerable, selected) as conditions on targeting_scores, and the cut-off score."""
+    """(vulnerable, selected) as conditions on targeting_scores, and the cut-off score.
+
+    Scores are sums of points: few distinct values. The cut-off score is found from how many
+    households have each score (no sort of every household); only the households tied at it are
+    ordered, by household, to take as many as the budget still pays."""
     s = SCORES.c
     vulnerable = sa.and_(s.excluded.is_(False), s.category.in_(categories))
-    cut = session.execute(sa.select(s.score, s.household_id).where(s.run_id == run_id, vulnerable)
-                          .order_by(s.score.desc(), s.household_id).offset(budget.households - 1).limit(1)).first()
-    if cut is None:
-        return vulnerable, vulnerable, None
-    score, household_id = cut
-    chosen = sa.and_(vulnerable, sa.or_(s.score > score, sa.and_(s.score == score, s.household_id <= household_id)))
-    return vulnerable, chosen, float(score)
+    counts = session.execute(sa.select(s.score, sa.func.count()).where(s.run_id == run_id, vulnerable)
+                             .group_by(s.score).order_by(s.score.desc())).all()
+    left = budget.households
+    for score, n in counts:
+        if n < left:
+            left -= n
+            continue
+        last = session.scalar(sa.select(s.household_id).where(s.run_id == run_id, vulnerable, s.score == score)
+                              .order_by(s.household_id).offset(left - 1).limit(1))
+        chosen = sa.and_(vulnerable, sa.or_(s.score > score, sa.and_(s.score == score, s.household_id <= last)))
+        return vulnerable, chosen, float(score)
+    return vulnerable, vulnerable, None
 
 
 def simulate(*, session: Session, actor: Actor, run_id: int, budget: Budget, categories: Sequence[str] | None = None,
              by: Sequence[str] = DEFAULT_BY) -> Simulation:
+    """The picture of a selection within `budget`, from one grouped pass over the run's scores (by
+    group and score), and a small one over the households tied at the cut-off."""
     run, loaded = get_run(session, actor, run_id)
     chosen = vulnerable_categories(loaded.model, categories)
-    vulnerable, selected, cutoff = selection(session, run.id, chosen, budget)
     unknown = [d for d in by if d not in DIMENSIONS]
     if unknown:
         raise ValidationFailed(_("Unknown breakdown {unknown}: use {known}.", unknown=", ".join(unknown),
                                  known=", ".join(DIMENSIONS)))
-    criteria = len(loaded.model.criteria)
-    sim = Simulation(run, loaded, budget, chosen,
-                     groups(session, actor, run.id, criteria, vulnerable, selected, None)[0], cutoff)
-    for dimension in by:
-        sim.by[dimension] = groups(session, actor, run.id, criteria, vulnerable, selected, DIMENSIONS[dimension])
-    return sim
+    s = SCORES.c
+    keys = [DIMENSIONS[d] for d in by]
+    is_vulnerable = sa.case((sa.and_(s.excluded.is_(False), s.category.in_(chosen)), 1), else_=0)
+    is_assessed = sa.case((s.not_assessed < len(loaded.model.criteria), 1), else_=0)
+    rows = [tuple(r) for r in session.execute(
+        sa.select(*keys, s.score, is_vulnerable, is_assessed, sa.func.count()).where(s.run_id == run.id)
+        .group_by(*keys, s.score, is_vulnerable, is_assessed))]
+    n = len(keys)
+    by_score: dict[float, int] = {}
+    for row in rows:
+        if row[n + 1]:
+            by_score[row[n]] = by_score.get(row[n], 0) + int(row[n + 3])
+    cutoff, left = _cut(by_score, budget.households)
+    tied: dict[tuple[Any, ...], int] = {}
+    if cutoff is not None and left < by_score[cutoff]:
+        vulnerable = sa.and_(s.excluded.is_(False), s.category.in_(chosen))
+        last = session.scalar(sa.select(s.household_id).where(s.run_id == run.id, vulnerable, s.score == cutoff)
+                              .order_by(s.household_id).offset(left - 1).limit(1))
+        tied = {tuple(r[:n]): int(r[n]) for r in session.execute(
+            sa.select(*keys, sa.func.count()).where(s.run_id == run.id, vulnerable, s.score == cutoff,
+                                                    s.household_id <= last).group_by(*keys))}
+    total = [0, 0, 0, 0]
+    per: dict[str, dict[Any, list[int]]] = {d: {} for d in by}
+    for row in rows:
+        values, score, vulnerable_, assessed, count = row[:n], row[n], row[n + 1], row[n + 2], int(row[n + 3])
+        taken = 0
+        if vulnerable_ and (cutoff is None or score > cutoff or (score == cutoff and not tied)):
+            taken = count
+        counts = [count, count if assessed else 0, count if vulnerable_ else 0, taken]
+        _add(total, counts)
+        for i, dimension in enumerate(by):
+            _add(per[dimension].setdefault(values[i], [0, 0, 0, 0]), counts)
+    for values, count in tied.items():
+        total[3] += count
+        for i, dimension in enumerate(by):
+            per[dimension].setdefault(values[i], [0, 0, 0, 0])[3] += count
+    groups = {d: [Group(v, *c) for v, c in sorted(per[d].items(), key=lambda kv: (kv[0] is None, kv[0] or ""))]
+              for d in by}
+    return Simulation(run, loaded, budget, chosen, Group(None, *total), cutoff, groups)
+
+
+def _cut(by_score: dict[float, int], households: int) -> tuple[float | None, int]:
+    """The lowest score selected and how many of the households at that score are taken; (None, 0)
+    when the budget pays for every vulnerable household."""
+    left = households
+    for score in sorted(by_score, reverse=True):
+        if by_score[score] < left:
+            left -= by_score[score]
+            continue
+        return score, left
+    return None, 0
+
+
+def _add(into: list[int], counts: list[int]) -> None:
+    for i, count in enumerate(counts):
+        into[i] += count
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def groups(session: Session, actor: Actor, run_id: int, criteria: int, vulnerable: ColumnElement[bool],
-           selected: ColumnElement[bool], dimension: ColumnElement[Any] | None) -> list[Group]:
-    """Counts per value of `dimension` (one overall group when None), over households still visible."""
+def breakdowns(session: Session, actor: Actor, run_id: int, criteria: int, vulnerable: ColumnElement[bool],
+               selected: ColumnElement[bool], by: Sequence[str]) -> tuple[Group, dict[str, list[Group]]]:
+    """The counts overall and per value of each dimension, as the households were at the run: one
+    grouped query over every dimension at once, added up per dimension. (The run's scope was the
+    runner's; the households themselves are listed only to those who see them now.)"""
     s = SCORES.c
-    keys = [dimension] if dimension is not None else []
-    query = (sa.select(*keys, sa.func.count(), _flag(s.not_assessed < criteria), _flag(vulnerable), _flag(selected))
-             .select_from(SCORES.join(HH, HH.c.id == s.household_id))
-             .where(s.run_id == run_id, *visibility(actor)))
+    keys = [DIMENSIONS[d] for d in by]
+    query = sa.select(*keys, sa.func.count(), _flag(s.not_assessed < criteria), _flag(vulnerable),
+                      _flag(selected)).where(s.run_id == run_id)
     if keys:
-        query = query.group_by(*keys).order_by(*keys)
-    rows: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(query)]
-    if not keys:
-        return [Group(None, *(int(n) for n in rows[0]))]
-    return [Group(row[0], *(int(n) for n in row[1:])) for row in rows]
+        query = query.group_by(*keys)
+    rows = [tuple(row) for row in session.execute(query)]
+    total = [0, 0, 0, 0]
+    per: dict[str, dict[str | None, list[int]]] = {d: {} for d in by}
+    for row in rows:
+        counts = [int(n or 0) for n in row[len(keys):]]
+        total = [a + b for a, b in zip(total, counts, strict=True)]
+        for i, dimension in enumerate(by):
+            cell = per[dimension].setdefault(row[i], [0, 0, 0, 0])
+            per[dimension][row[i]] = [a + b for a, b in zip(cell, counts, strict=True)]
+    found = {d: [Group(value, *counts) for value, counts in sorted(per[d].items(), key=lambda kv: (kv[0] is None,
+                                                                                                  kv[0] or ""))]
+             for d in by}
+    return Group(None, *total), found
 
 
 def selected_households(session: Session, actor: Actor, sim: Simulation) -> sa.Result[Any]:

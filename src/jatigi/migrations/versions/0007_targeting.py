@@ -156,10 +156,17 @@ def upgrade() -> None:
     sa.Column('excluded', sa.Boolean(), nullable=False),
     sa.Column('exclusion', sa.String(length=60), nullable=True),
     sa.Column('not_assessed', sa.SmallInteger(), nullable=False),
+    sa.Column('population_group', sa.String(length=30), nullable=True),
+    sa.Column('head_sex', sa.String(length=1), nullable=True),
+    sa.Column('admin1', sa.String(length=32), nullable=True),
+    sa.Column('pcode', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_targeting_scores_household_id_households'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['run_id'], ['targeting_runs.id'], name=op.f('fk_targeting_scores_run_id_targeting_runs'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('run_id', 'household_id', name=op.f('pk_targeting_scores'))
     )
+    op.create_index('ix_targeting_scores_groups', 'targeting_scores',
+                    ['run_id', 'population_group', 'head_sex', 'admin1', 'score', 'excluded', 'category',
+                     'not_assessed'])
     _grant_new_permissions()
 
 
@@ -181,6 +188,7 @@ def _grant_new_permissions() -> None:
 
 def downgrade() -> None:
     op.get_bind().execute(sa.text("DELETE FROM role_permissions WHERE permission LIKE 'targeting:%'"))
+    op.drop_index('ix_targeting_scores_groups', table_name='targeting_scores')
     op.drop_table('targeting_scores')
     with op.batch_alter_table('assessments', schema=None) as batch_op:
         batch_op.drop_index('ix_assessments_household_day')
