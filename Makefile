@@ -21,6 +21,10 @@ demo: setup
 	$(BIN)/jatigi db upgrade
 	$(BIN)/jatigi demo build --households $(HOUSEHOLDS) --reset
 	JATIGI_USER=admin $(BIN)/jatigi dedup run
+	# Example MEB and survival MEB per person per month (FCFA) for the demo's economic model.
+	for model in food_security economic protection; do \
+		JATIGI_USER=im.unhcr JATIGI_MEB=25000 JATIGI_SMEB=17500 $(BIN)/jatigi targeting score --model $$model || exit 1; \
+	done
 	$(BIN)/jatigi serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: setup
