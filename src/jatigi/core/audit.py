@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jatigi.core.authz import Actor
 from jatigi.core.bulk import bulk_insert
-from jatigi.core.db import Base, BigId, after_reading, is_postgres, utcnow
+from jatigi.core.db import READ_ONLY, Base, BigId, after_reading, is_postgres, utcnow
 
 GENESIS = "0" * 64
 _LOCK_KEY = 4_815_162_342
@@ -69,11 +69,30 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS
 
 
+_QUEUED = "jatigi_audit_queued"
+
+
 def record(session: Session, actor: Actor, action: str, entity_type: str,
            entity_id: object = None, detail: dict[str, Any] | None = None) -> None:
-    """Audit one event: in this transaction, or, for a read-only session, just after its reads."""
+    """Audit one event: in this transaction, or, for a read-only session, just after its reads
+    (the events of one request then written together, in the order they were recorded)."""
     entry = Entry(action, entity_type, None if entity_id is None else str(entity_id), detail)
-    after_reading(session, lambda writer: record_many(writer, actor, [entry]))
+    if READ_ONLY not in session.info:
+        record_many(session, actor, [entry])
+        return
+    queued: list[tuple[Actor, Entry]] | None = session.info.get(_QUEUED)
+    if queued is None:
+        queued = session.info[_QUEUED] = []
+        after_reading(session, lambda writer: _write_queued(writer, queued))
+    queued.append((actor, entry))
+
+
+def _write_queued(session: Session, queued: list[tuple[Actor, Entry]]) -> None:
+    start = 0
+    for i in range(1, len(queued) + 1):  # consecutive events of the same actor in one go
+        if i == len(queued) or queued[i][0] != queued[start][0]:
+            record_many(session, queued[start][0], [entry for _actor, entry in queued[start:i]])
+            start = i
 
 
 def record_many(session: Session, actor: Actor, entries: Iterable[Entry], batch: int = 20_000) -> int:

@@ -4,7 +4,7 @@ A list of a million people holds thousands of Mamadou Traoré and Fatoumata Diar
 every pair that shares a name would be billions of comparisons. Each rule below groups records
 that agree on a few prepared columns; before predicting, `plan` counts the pairs each rule makes
 and looks at its largest blocks, and when a rule's largest block or its total exceeds a cap it
-adds birth year, then sex, then place to that rule; a rule still over a cap is left out. The plan
+adds place, then birth year, then sex to that rule; a rule still over a cap is left out. The plan
 says what was tightened or left out. No rule blocks on names alone.
 """
 
@@ -21,8 +21,10 @@ NAME_COLUMNS = frozenset({
     "given_name", "family_name", "given_name_key", "family_name_key", "given_name_root", "family_name_root",
     "given_name_phonetic", "family_name_phonetic", "given_first_key", "family_head_key", "name_sorted_key",
 })
-# Added, in this order, to a rule whose blocks are too large.
-TIGHTEN_WITH = ("birth_year", "sex", "place")
+# Added, in this order, to a rule whose blocks are too large. Place first: a household that moved
+# is rarer than a birth year written vaguely, off by one or two, or not at all (on a generated
+# million people with 30 % duplicates, tightening with place kept recall at 0.88 instead of 0.69).
+TIGHTEN_WITH = ("place", "birth_year", "sex")
 
 
 class NamesAloneError(ValueError):
@@ -64,6 +66,7 @@ DEFAULT_RULES: tuple[BlockingRule, ...] = (
     BlockingRule(("family_name_key", "sex", "place")),
     BlockingRule(("given_first_key", "sex", "place")),
     BlockingRule(("birth_year", "sex", "place")),
+    BlockingRule(("address_door", "place")),  # the same door: a household registered again
 )
 
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _
-from jatigi.dedup.prepare import INPUT_FIELDS, OUTPUT_SCHEMA, Problem, prepare_person
+from jatigi.dedup.prepare import INPUT_FIELDS, OUTPUT_SCHEMA, Problem, prepare_person, with_household_context
 from jatigi.registry.sheets import Sheet, read_any
 
 MAP_FIELDS = tuple(f for f in INPUT_FIELDS)
@@ -114,7 +114,7 @@ def read_people(path: Path, *, id_column: str, mapping: dict[str, str], referenc
                           "their own id.", file=path.name, column=id_column, n=len(repeated), shown=shown))
     if rows or not batches:
         batches.append(pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA))
-    table = pa.concat_tables(batches).combine_chunks()
+    table = with_household_context(pa.concat_tables(batches).combine_chunks())
     _check_people(table, path, mapping, written)
     return PeopleList(path, table, problems, raw)
 

@@ -167,7 +167,7 @@ def _trained_level(level: dict[str, Any], unseen: float) -> Level:
         u = unseen
     if m is None:
         m = u
-    if m is not None:
+    if m is not None and not level.get("fix_m_probability"):  # a fixed m is a rule, not a measure
         m = max(m, M_FLOOR)
     return Level(label, m, u)
 

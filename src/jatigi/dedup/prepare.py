@@ -53,11 +53,16 @@ OUTPUT_SCHEMA = pa.schema([
     ("place", pa.string()),  # a P-code as written (upper case) or a folded place name
     ("place_area", pa.string()),  # the P-code of the unit above a place (a commune's cercle), else empty
     ("id_number", pa.string()),
-    ("address", pa.string()),
+    ("address", pa.string()),  # folded
+    ("address_area", pa.string()),  # the quartier or village part: "hamdallaye"
+    ("address_street", pa.string()),  # "r245" for "Rue 245"
+    ("address_door", pa.string()),  # "r245 p12" for "Rue 245, Porte 12" (street and door)
+    ("household", pa.string()),  # the registration (household) the record was written in
+    ("household_given", pa.list_(pa.string())),  # first given names of the other members of that registration
 ])
 
 INPUT_FIELDS = ("given_name", "family_name", "full_name", "birth_date", "age", "age_estimated", "sex",
-                "phone", "place", "id_number", "address")
+                "phone", "place", "id_number", "address", "household")
 
 
 class PhoneNotRecognised(ValueError):
@@ -173,7 +178,7 @@ class Prepared:
     problems: list[Problem] = field(default_factory=list)
 
     def to_arrow(self) -> pa.Table:
-        return pa.Table.from_pylist(self.rows, schema=OUTPUT_SCHEMA)
+        return with_household_context(pa.Table.from_pylist(self.rows, schema=OUTPUT_SCHEMA))
 
 
 @dataclass(frozen=True)
@@ -269,8 +274,68 @@ def prepare_person(record: Mapping[str, Any], *, reference: date,
     out["place"] = normalise_place(record.get("place"))
     out["place_area"] = place_area(out["place"])
     out["id_number"] = normalise_id_number(record.get("id_number"))
-    out["address"] = names.fold(_text(record.get("address"))) or None
+    out.update(address_parts(_text(record.get("address"))))
+    household = _text(record.get("household"))
+    out["household"] = household or None
+    out["household_given"] = None  # filled by `with_household_context`, once every member is known
     return out
+
+
+_STREET = re.compile(r"\b(?:rue|r)\s*(\d{1,5})\b")
+_DOOR = re.compile(r"\b(?:porte|p|pte)\s*(\d{1,5})\b")
+_NUMBER_WORDS = re.compile(r"\b(?:rue|r|porte|p|pte|n|no|numero)\b")
+_LANDMARK_START = ("pres ", "derriere ", "a cote ", "chez ", "face ", "en face ", "vers ", "non loin ")
+
+
+def address_parts(text: str) -> dict[str, str | None]:
+    """An address as agencies write it, in comparable parts: `Hamdallaye, Rue 245, Porte 12`,
+    `HAMDALLAYE R245 P12` and `Porte 12 rue 245 Hamdallaye` all give area `hamdallaye`, street
+    `r245` and door `r245 p12`. The area is the first part that is neither numbers nor a
+    landmark ("près de la mosquée")."""
+    folded = names.fold(text)
+    if not folded:
+        return {"address": None, "address_area": None, "address_street": None, "address_door": None}
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    plain = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", plain)  # "r245" -> "r 245"
+    lowered = " ".join(re.sub(r"[^0-9a-z,]+", " ", plain).split())
+    street = _STREET.search(lowered)
+    door = _DOOR.search(lowered)
+    area = None
+    for part in _NUMBER_WORDS.sub(" ", re.sub(r"\d+", " ", lowered)).split(","):
+        words = " ".join(part.split())
+        if words and not words.startswith(_LANDMARK_START):
+            area = words
+            break
+    return {
+        "address": lowered.replace(",", "").replace("  ", " ") or folded,
+        "address_area": area,
+        "address_street": f"r{int(street.group(1))}" if street else None,
+        "address_door": f"r{int(street.group(1))} p{int(door.group(1))}" if street and door else None,
+    }
+
+
+def with_household_context(table: pa.Table) -> pa.Table:
+    """Fill `household_given`: for each record, the first given names of the other members of its
+    registration (records with the same `household`), sorted. Records alone in their registration,
+    or without one, get none."""
+    if "household" not in table.column_names or table.column("household").null_count == table.num_rows:
+        return table
+    households = table.column("household").to_pylist()
+    firsts = table.column("given_first_key").to_pylist()
+    members: dict[str, list[int]] = {}
+    for i, h in enumerate(households):
+        if h is not None:
+            members.setdefault(h, []).append(i)
+    context: list[list[str] | None] = [None] * table.num_rows
+    for rows in members.values():
+        if len(rows) < 2:
+            continue
+        for i in rows:
+            others = sorted({firsts[j] for j in rows if j != i and firsts[j] is not None})
+            context[i] = others or None
+    position = table.column_names.index("household_given")
+    return table.set_column(position, pa.field("household_given", pa.list_(pa.string())),
+                            pa.array(context, type=pa.list_(pa.string())))
 
 
 def _truthy(value: object) -> bool:

@@ -32,7 +32,7 @@ from jatigi.core.i18n import _
 from jatigi.dedup import service
 from jatigi.dedup.backends import ENGINES, EngineOptions
 from jatigi.dedup.blocking import rules_in_use
-from jatigi.dedup.engine import Linkage, Prediction
+from jatigi.dedup.engine import Linkage, Prediction, tf_weight_column
 from jatigi.dedup.model import Model
 from jatigi.dedup.models import DedupRun, LinkageModel
 from jatigi.dedup.registry_people import RegistryPeople, concat, read_people
@@ -94,9 +94,7 @@ def scored_pairs(prediction: Prediction, model: Model) -> list[Scored]:
     for comparison in linker._settings_obj.comparisons:
         name = comparison.output_column_name
         labels = {lv.comparison_vector_value: lv.label_for_charts for lv in comparison.comparison_levels}
-        tf = sorted({lv._tf_adjustment_input_column.unquote().name for lv in comparison.comparison_levels
-                     if lv._has_tf_adjustments})
-        comparisons.append((name, labels, tf))
+        comparisons.append((name, labels, tf_weight_column(name)))
     prior = {"field": "prior", "level": "", "weight": round(_prior_weight(model), 4)}
     table: pa.Table = prediction.frame.as_pyarrow_table()
     out: list[Scored] = []
@@ -104,9 +102,7 @@ def scored_pairs(prediction: Prediction, model: Model) -> list[Scored]:
         for row in batch.to_pylist():
             fields: list[dict[str, Any]] = [prior]
             for name, labels, tf in comparisons:
-                weight = float(row.get(f"mw_{name}") or 0.0)
-                for col in tf:
-                    weight += float(row.get(f"mw_tf_adj_{col}") or 0.0)
+                weight = float(row.get(f"mw_{name}") or 0.0) + float(row.get(tf) or 0.0)
                 fields.append({"field": name, "level": labels.get(row.get(f"gamma_{name}"), ""),
                                "weight": round(weight, 4)})
             a, b = sorted((int(row["unique_id_l"]), int(row["unique_id_r"])))

@@ -24,7 +24,7 @@ from jatigi.core.i18n import N_
 from jatigi.dedup.blocking import BlockingRule
 
 SETTINGS_NAME = "jatigi-people"
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 UNIQUE_ID = "unique_id"
 MISSING = N_("missing in one record")
 SWAPPED = N_("same names, given and family swapped")
@@ -39,6 +39,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "place": ("place",),
     "id_number": ("id_number",),
     "address": ("address",),
+    "household": ("household", "household_given"),
 }
 
 
@@ -96,42 +97,94 @@ def _exact(col: str, *, tf: bool = False) -> ComparisonCreator:
                                 cll.ElseLevel().configure(label_for_charts=N_("different"))], output_column_name=col)
 
 
-def _phone() -> ComparisonCreator:
-    """A household often shares one phone: the same phone with another given name is a relative
-    more often than the same person, and weighs less than the same phone and a similar name."""
-    similar = cll.Or(
+def _similar_given() -> ComparisonLevelCreator:
+    """Given names that could be one person's: the same root or sound, swapped with the family
+    name, or close in spelling."""
+    return cll.Or(
         _level("given_name_root_l = given_name_root_r", "root"),
         _level("given_name_phonetic_l = given_name_phonetic_r", "sound"),
         _level("name_sorted_key_l = name_sorted_key_r", "swapped"),
         cll.JaroWinklerLevel("given_name", 0.8),
     )
+
+
+def _phone() -> ComparisonCreator:
+    """A household often shares one phone: the same phone with another given name is a relative
+    more often than the same person, and weighs less than the same phone and a similar name."""
     return cl.CustomComparison([
         cll.NullLevel("phone").configure(label_for_charts=MISSING),
-        cll.And(cll.ExactMatchLevel("phone"), similar).configure(label_for_charts=N_("same phone, similar given name")),
+        cll.And(cll.ExactMatchLevel("phone"), _similar_given()).configure(
+            label_for_charts=N_("same phone, similar given name")),
         cll.ExactMatchLevel("phone").configure(label_for_charts=N_("same phone, another given name")),
         cll.ElseLevel().configure(label_for_charts=N_("different")),
     ], output_column_name="phone")
 
 
-def _place() -> ComparisonCreator:
+def _place(with_address: bool) -> ComparisonCreator:
+    """Where a person lives. With addresses, one comparison says both the commune and the address
+    within it, so that living in the same commune is not counted twice (once for the commune,
+    once for the quartier in it)."""
+    if not with_address:
+        return cl.CustomComparison([
+            cll.NullLevel("place").configure(label_for_charts=MISSING),
+            cll.ExactMatchLevel("place").configure(tf_adjustment_column="place", label_for_charts=N_("same place")),
+            _level("place_area_l = place_area_r", N_("same cercle")),
+            cll.ElseLevel().configure(label_for_charts=N_("different")),
+        ], output_column_name="place")
+    same = cll.ExactMatchLevel("place")
     return cl.CustomComparison([
         cll.NullLevel("place").configure(label_for_charts=MISSING),
-        cll.ExactMatchLevel("place").configure(tf_adjustment_column="place", label_for_charts=N_("same place")),
+        cll.And(same, cll.ExactMatchLevel("address_door")).configure(
+            label_for_charts=N_("same place, same street and door")),
+        cll.And(same, cll.Or(cll.ExactMatchLevel("address_street"), cll.JaroWinklerLevel("address_area", 0.9))).configure(
+            label_for_charts=N_("same place, same street or quartier")),
+        cll.And(same, _level("(address_area_l IS NULL OR address_area_r IS NULL)", "no address")).configure(
+            label_for_charts=N_("same place, address missing in one record")),
+        same.configure(label_for_charts=N_("same place, another address")),
         _level("place_area_l = place_area_r", N_("same cercle")),
         cll.ElseLevel().configure(label_for_charts=N_("different")),
     ], output_column_name="place")
 
 
 def _address() -> ComparisonCreator:
+    """Addresses alone, for a list without places."""
     return cl.CustomComparison([
-        cll.NullLevel("address").configure(label_for_charts=MISSING),
-        cll.ExactMatchLevel("address").configure(label_for_charts=N_("same")),
-        cll.JaroWinklerLevel("address", 0.9).configure(label_for_charts=N_("similar")),
+        cll.NullLevel("address_area").configure(label_for_charts=MISSING),
+        cll.ExactMatchLevel("address_door").configure(label_for_charts=N_("same street and door")),
+        cll.Or(cll.ExactMatchLevel("address_street"), cll.JaroWinklerLevel("address_area", 0.9)).configure(
+            label_for_charts=N_("same street or quartier")),
         cll.ElseLevel().configure(label_for_charts=N_("different")),
     ], output_column_name="address")
 
 
-def comparison(field: str) -> ComparisonCreator:
+def _household() -> ComparisonCreator:
+    """The other members of each record's registration. An agency that registers a household again
+    lists most of the same people; namesakes rarely live with people of all the same names. What
+    counts is the share found, not the number: namesakes of one language group often have three
+    co-members' names in common in a registration of eight, rarely every one of a registration of
+    four (bench/dedup_oracle.py). When the other record's registration has a member with this
+    record's given name, that member, not this one, is the likely match (two brothers of a
+    household registered twice share the household but not the name). Two records of one
+    registration are two people: an enumerator lists each member once."""
+    common = "ARRAY_LENGTH(ARRAY_INTERSECT(household_given_l, household_given_r))"
+    smaller = "LEAST(ARRAY_LENGTH(household_given_l), ARRAY_LENGTH(household_given_r))"
+    return cl.CustomComparison([
+        _level("household_l = household_r", N_("same registration: two members")).configure(
+            m_probability=1e-9, u_probability=0.5, fix_m_probability=True, fix_u_probability=True),
+        cll.NullLevel("household_given").configure(label_for_charts=N_("alone in one registration")),
+        _level("array_contains(household_given_r, given_first_key_l) OR array_contains(household_given_l, "
+               "given_first_key_r)", N_("a member of one registration has the other's given name")),
+        _level(f"{common} >= 2 AND {common} >= {smaller}",
+               N_("all the other members' names in common (2 or more)")),
+        _level(f"{common} >= 3 AND {common} >= {smaller} - 1",
+               N_("all but one of the other members' names in common (3 or more)")),
+        cll.ArrayIntersectLevel("household_given", 2).configure(label_for_charts=N_("2 members' names in common")),
+        cll.ArrayIntersectLevel("household_given", 1).configure(label_for_charts=N_("1 member's name in common")),
+        cll.ElseLevel().configure(label_for_charts=N_("no member's name in common")),
+    ], output_column_name="household")
+
+
+def comparison(field: str, fields: Iterable[str] = ()) -> ComparisonCreator:
     if field == "given_name":
         return _name("given")
     if field == "family_name":
@@ -145,9 +198,11 @@ def comparison(field: str) -> ComparisonCreator:
     if field == "sex":
         return _exact("sex")
     if field == "place":
-        return _place()
+        return _place("address" in set(fields))
     if field == "address":
         return _address()
+    if field == "household":
+        return _household()
     raise ValueError(f"unknown field {field!r}")
 
 
@@ -159,7 +214,7 @@ def creator(fields: Iterable[str], blocking_rules: Sequence[BlockingRule] = (),
         link_type="dedupe_only",
         unique_id_column_name=UNIQUE_ID,
         probability_two_random_records_match=prior,
-        comparisons=[comparison(f) for f in FIELDS if f in wanted],
+        comparisons=[comparison(f, wanted) for f in FIELDS if f in wanted and not (f == "address" and "place" in wanted)],
         blocking_rules_to_generate_predictions=[r.creator() for r in blocking_rules],
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,

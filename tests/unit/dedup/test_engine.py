@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterator
 from datetime import date
@@ -15,6 +16,7 @@ from jatigi.dedup.backends import EngineOptions, EngineUnavailable, with_memory
 from jatigi.dedup.blocking import BlockingRule, Caps, NamesAloneError
 from jatigi.dedup.engine import Linkage, LinkageError
 from jatigi.dedup.model import Model, ModelError
+from jatigi.dedup.names import fold
 from jatigi.dedup.prepare import prepare_people
 from jatigi.demo.linkage_data import REFERENCE_DAY, LinkageRecord, people_lists, true_pairs
 
@@ -54,7 +56,7 @@ def test_a_model_trained_on_the_list_finds_its_planted_duplicates(
     hits = len(set(found) & truth)
     assert hits / len(found) > 0.9  # precision
     assert hits / len(truth) > 0.8  # recall
-    assert model.fields == ("given_name", "family_name", "birth", "sex", "phone", "place")
+    assert model.fields == ("given_name", "family_name", "birth", "sex", "phone", "place", "address", "household")
     assert 0 < model.prior < 0.01
     assert model.training["records"] == SIZE
     assert model.training["em_rules"], "trained by expectation maximisation"
@@ -73,7 +75,7 @@ def test_training_is_repeatable_with_the_same_seed(generated: tuple[list[Linkage
 
 
 def test_fields_absent_from_the_list_are_left_out_of_the_model() -> None:
-    records = [{k: v for k, v in r.__dict__.items() if k not in ("phone", "place")}
+    records = [{k: v for k, v in r.__dict__.items() if k not in ("phone", "place", "address", "household")}
                for r in people_lists(600, 0.25, seed=5)]
     with Linkage(_table(records)) as linkage:
         model = linkage.train()
@@ -82,6 +84,12 @@ def test_fields_absent_from_the_list_are_left_out_of_the_model() -> None:
     assert model.fields == ("given_name", "family_name", "birth", "sex")
     assert pairs.num_rows > 50
     assert plans["phone"].rule is None and plans["phone"].missing == ("phone",)
+    # Every comparison is trained by EM, even when the first rules the list has data for all block
+    # on the birth date: the same birth date weighs for a match, a different one against.
+    assert any(not {"birth_date", "birth_year"} & set(rule) for rule in model.training["em_rules"])
+    birth = {lv.label: lv for lv in model.comparisons[2].levels}
+    assert birth["same day"].m > 10 * birth["same day"].u  # type: ignore[operator]
+    assert birth["different"].m < birth["different"].u  # type: ignore[operator]
 
 
 def test_a_saved_model_reloads_and_scores_exactly_the_same(tmp_path: Path, generated: tuple[list[LinkageRecord],
@@ -98,7 +106,7 @@ def test_a_saved_model_reloads_and_scores_exactly_the_same(tmp_path: Path, gener
     assert after.keys() == before.keys()
     assert max(abs(after[k] - before[k]) for k in before) < 1e-12
     assert doc["format"] == "jatigi-linkage-model" and doc["format_version"] == 1
-    assert doc["settings"] == {"name": "jatigi-people", "version": 1, "fields": list(model.fields)}
+    assert doc["settings"] == {"name": "jatigi-people", "version": 2, "fields": list(model.fields)}
     assert doc["training"]["records"] == SIZE and doc["splink_version"].startswith("5.")
     assert doc["trained_on"] == "duckdb" and doc["trained_at"]
     level = doc["comparisons"][0]["levels"][1]
@@ -154,7 +162,7 @@ def test_blocking_on_very_common_names_is_tightened_and_reported() -> None:
 
     by_name = {p.original.name: p for p in plans}
     sound = by_name["family_name_phonetic + given_name_phonetic + sex"]
-    assert sound.tightened and sound.added[0] == "birth_year"
+    assert sound.tightened and sound.added[0] == "place"
     assert sound.first_stats is not None and sound.first_stats.largest_records > 500
     assert set(sound.first_stats.largest_keys) & {"traure", "mamadu", "jara", "fatumata"}
     assert sound.stats is not None and sound.stats.largest_pairs <= caps.max_block_pairs
@@ -179,16 +187,26 @@ def test_explain_gives_each_field_its_values_level_and_weight(
 
     explained = linkage.explain(model, id_a, id_b)
 
-    assert [r.field for r in explained.rows] == ["prior", *model.fields]
+    assert [r.field for r in explained.rows] == ["prior", *(c.name for c in model.comparisons)]
     assert explained.rows[0].weight < -5
     assert abs(sum(r.weight for r in explained.rows) - explained.match_weight) < 1e-6
     assert abs(explained.match_probability - probability) < 1e-9
     given = explained.rows[1]
     record = {r.record_id: r for r in generated[0]}[id_a]
-    assert given.value_a and given.value_a in record.given_name.lower() + " " + record.family_name.lower()
+    assert given.value_a and given.value_a in fold(record.given_name) + " " + fold(record.family_name)
     assert given.level in {lv.label for lv in model.comparisons[0].levels}
     with pytest.raises(LinkageError, match="No record with the id nobody"):
         linkage.explain(model, id_a, "nobody")
+
+
+def test_the_weights_written_with_the_pairs_add_up_to_their_match_weight(trained: tuple[Linkage, Model]) -> None:
+    linkage, model = trained
+    table = linkage.predict(model, threshold=0.5, weights=True).pairs(weights=True)
+    prior = math.log2(model.prior / (1 - model.prior))
+    fields = [c for c in table.column_names if c.startswith("mw_")]
+    assert fields == [f"mw_{c.name}" for c in model.comparisons]
+    for row in table.to_pylist():
+        assert abs(prior + sum(row[c] for c in fields) - row["match_weight"]) < 1e-6
 
 
 def test_reviewers_confirmed_pairs_train_the_m_values(generated: tuple[list[LinkageRecord], pa.Table]) -> None:
