@@ -153,9 +153,15 @@ def test_serve_answers_on_the_api_index(engine: sa.Engine, workers: str) -> None
                     raise
                 time.sleep(0.2)
         assert index["name"] == "Jatigi"
+        if workers == "2":  # the port is taken: a second server says so instead of sharing it
+            second = run("serve", "--port", str(port), "--workers", "2", check=False)
+            assert second.returncode == 1 and f"Cannot listen on 127.0.0.1:{port}" in second.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+    with socket.socket() as again:  # every process stopped: nothing listens on the port any more
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", port))
 
 
 def test_the_dashboard_counts_a_change_made_from_the_command_line_at_once(data: Data) -> None:

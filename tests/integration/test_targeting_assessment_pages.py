@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from jatigi.accounts import service as accounts
+from jatigi.core.audit import AuditEvent
 from jatigi.core.authz import SYSTEM
 from jatigi.core.db import session_scope
 from jatigi.targeting.tables import Assessment
@@ -39,6 +40,12 @@ def code(engine: sa.Engine) -> str:
 def open_as(code: str) -> Iterator[Open]:
     with browsers(f"/households/{code}") as opener:
         yield opener
+
+
+def _reads(engine: sa.Engine) -> list[object]:
+    with session_scope(engine) as s:
+        return list(s.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "assessment.read")
+                              .order_by(AuditEvent.id)))
 
 
 def test_record_see_and_delete_an_assessment(code: str, open_as: Open, engine: sa.Engine) -> None:
@@ -71,6 +78,10 @@ def test_record_see_and_delete_an_assessment(code: str, open_as: Open, engine: s
     assert "48 (Acceptable)" in page and "Not assessed" in page
 
     a_id = re.search(r'name="assessment" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    # The correction form shows every answer: opening it is audited as a read.
+    before = _reads(engine)
+    assert client.get(f"/households/{code}/assessments/edit?assessment={a_id}").status_code == 200
+    assert _reads(engine) == before + [{"assessments": [int(a_id)]}]
     gone = client.post(f"/households/{code}/assessments/delete", data={
         "csrf_token": csrf_of(page), "assessment": a_id, "version": "1"}, follow_redirects=False)
     assert gone.status_code == 303

@@ -108,3 +108,12 @@ def test_another_organisation_gets_404_then_403_with_an_agreement(world: World, 
     assert refused.status_code == 403
     assert "Only the organisation that registered" in refused.json()["detail"]
     assert client.get(url, headers=world.auth("bob")).json() == []  # shared: bob may read
+
+
+def test_an_assessment_id_too_large_is_refused_not_a_server_error(world: World, client: TestClient) -> None:
+    url = f"/api/v1/households/{world.code}/assessments"
+    for huge in (2**63, 10**30):
+        resp = client.delete(f"{url}/{huge}", headers=world.auth("alice"))
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["problems"][0]["column"] == "assessment_id"
+    assert client.delete(f"{url}/{2**63 - 1}", headers=world.auth("alice")).status_code == 404

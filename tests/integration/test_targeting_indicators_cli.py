@@ -119,7 +119,7 @@ def test_bad_values_are_all_listed_and_nothing_is_written(tmp_path: Path) -> Non
 
     assert done.returncode == 1
     assert "Row 2, FCSStap: 8 is not accepted; accepted: a whole number of days from 0 to 7." in done.stderr
-    assert "Row 2, HHExpNFRent_Purch_MN_1M: -5000 is not accepted; accepted: an amount in FCFA, 0 or more." in (
+    assert "Row 2, HHExpNFRent_Purch_MN_1M: -5000 is not accepted; accepted: an amount in FCFA from 0 to 1,000,000,000,000." in (
         done.stderr)
     assert 'Row 3, rCSIBorrow: "deux" is not a number; accepted: a whole number of days from 0 to 7.' in done.stderr
     assert "Row 3, Lcs_em_Begged: 40 is not accepted; accepted: one of 10, 20, 30, 9999." in done.stderr

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from jatigi.core.audit import AuditEvent
 from jatigi.core.db import session_scope
+from jatigi.registry.models import Household
 from jatigi.targeting.tables import Run
 from tests import factories as f
 from tests.integration.test_targeting_runs_api import World
@@ -160,6 +161,24 @@ def test_the_household_page_shows_the_score_and_the_explain_page_why(open_as: Op
 
     viewer, _ = open_as("vera", next_url="/")
     assert 'id="vulnerability-title"' not in viewer.get(f"/households/{world.idp_poor}").text
+
+
+def test_a_score_is_marked_stale_once_the_households_assessment_changes(open_as: Open, world: World,
+                                                                        engine: sa.Engine) -> None:
+    client, csrf = open_as("iris")
+    _score(client, csrf)
+    assert "(the household changed since)" not in client.get(f"/households/{world.idp_poor}").text
+    with session_scope(engine) as s:  # the food consumption answers corrected after the run
+        from jatigi.targeting import assessments as svc
+        from jatigi.targeting.tables import Assessment
+
+        hh_id = s.scalar(sa.select(Household.id).where(Household.code == world.idp_poor))
+        a = s.scalars(sa.select(Assessment).where(Assessment.household_id == hh_id)).one()
+        answers = {**a.answers(), "FCSPulse": 6}
+        svc.correct_assessment(session=s, actor=f.actor(s, "iris"), code=world.idp_poor, assessment_id=a.id,
+                               answers={k: v for k, v in answers.items() if v is not None},
+                               assessed_on=a.assessed_on.isoformat(), expected_version=a.version)
+    assert "(the household changed since)" in client.get(f"/households/{world.idp_poor}").text
 
 
 def test_pages_in_french_by_default(world: World, engine: sa.Engine) -> None:

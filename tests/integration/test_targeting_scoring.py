@@ -17,7 +17,7 @@ from jatigi.core.audit import AuditEvent
 from jatigi.core.db import session_scope
 from jatigi.registry.models import Household
 from jatigi.registry.records import PersonRecord
-from jatigi.targeting.tables import Run, assessments
+from jatigi.targeting.tables import ModelVersion, Run, assessments
 from tests import factories as f
 
 JATIGI = str(Path(sys.executable).parent / "jatigi")
@@ -183,3 +183,116 @@ def test_runs_are_kept_to_their_organisation_and_to_those_allowed(data: Data) ->
     assert hidden.returncode == 1 and "No scoring run 1" in hidden.stderr
     viewer = run("score", "--model", "protection", "--as", "vera", check=False)
     assert viewer.returncode == 1 and "You do not have the permission targeting:run" in viewer.stderr
+
+
+SHIPPED_FOOD = Path(__file__).resolve().parents[2] / "src/jatigi/targeting/models/food_security.toml"
+
+
+def _model_file(tmp_path: Path, name: str, *, ident: str = "food_security", version: int = 1,
+                title: str | None = None, points: str = "cap = 40", pad: int = 0) -> Path:
+    text = SHIPPED_FOOD.read_text(encoding="utf-8").replace('id = "food_security"', f'id = "{ident}"', 1)
+    text = text.replace("version = 1", f"version = {version}", 1).replace("cap = 40", points, 1)
+    if title is not None:
+        text = text.replace('en = "Food security (Cadre Harmonisé)"', f'en = "{title}"', 1)
+    path = tmp_path / name
+    path.write_text(text + "#" * pad + ("\n" if pad else ""), encoding="utf-8")
+    return path
+
+
+def _saved(engine: sa.Engine, name: str) -> list[tuple[int, str]]:
+    with session_scope(engine) as s:
+        return [(v, t) for v, t in s.execute(sa.select(ModelVersion.version, ModelVersion.title)
+                                             .where(ModelVersion.name == name).order_by(ModelVersion.version))]
+
+
+def test_explain_with_a_model_file_saves_nothing(data: Data, tmp_path: Path, engine: sa.Engine) -> None:
+    draft = _model_file(tmp_path, "draft.toml", ident="food_draft", points="cap = 20")
+    shown = run("explain", data.idp_poor, "--model", str(draft), "--as", "alice").stdout
+    assert f"{data.idp_poor}: Food security (Cadre Harmonisé), version 1" in shown
+    assert "Household phase" in shown
+    assert _saved(engine, "food_draft") == []
+    with session_scope(engine) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "targeting.model.save")) == 0
+        assert s.scalar(sa.select(sa.func.count()).select_from(Run)) == 0
+
+
+def test_a_model_file_is_saved_through_the_stores_rules(data: Data, tmp_path: Path, engine: sa.Engine) -> None:
+    def refused(path: Path, command: str = "score") -> str:
+        extra = ("--budget", "300000", "--transfer-value", "40000", "--months", "6") if command == "simulate" else ()
+        done = run(command, "--model", str(path), *extra, "--as", "alice", check=False)
+        assert done.returncode == 1, done.stdout
+        return done.stderr
+
+    # The shipped food_security is version 1: a changed text under version 1 is refused, even before
+    # anyone has read the models (the shipped versions are counted).
+    message = refused(_model_file(tmp_path, "same.toml", points="cap = 30"))
+    assert "Version 1 of food_security is saved already: set version = 2" in message
+    assert "reserved" in refused(_model_file(tmp_path, "new.toml", ident="new"), "simulate")
+    assert "too long" in refused(_model_file(tmp_path, "big.toml", ident="food_big", pad=210 * 1024))
+    with session_scope(engine) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Run)) == 0  # nothing recorded
+    assert _saved(engine, "new") == [] and _saved(engine, "food_big") == []
+
+    # A higher version is saved once; the very same text again reuses it; a lower version is refused.
+    long_title = "Sécurité alimentaire " * 15
+    v3 = _model_file(tmp_path, "v3.toml", version=3, points="cap = 30", title=long_title)
+    run("score", "--model", str(v3), "--as", "alice")
+    run("simulate", "--model", str(v3), "--budget", "300000", "--transfer-value", "40000", "--months", "6",
+        "--as", "alice")
+    saved = _saved(engine, "food_security")
+    assert [v for v, _t in saved] == [1, 3]
+    assert saved[1][1] == long_title[:200]  # cut to what the column holds
+    message = refused(_model_file(tmp_path, "v2.toml", version=2, points="cap = 25"))
+    assert "Version 3 of food_security is saved already: set version = 4" in message
+    with session_scope(engine) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Run)) == 2
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                        .where(AuditEvent.action == "targeting.model.save")) == 1
+
+
+def test_a_household_deleted_after_the_run_takes_no_place_in_the_selection(data: Data, tmp_path: Path,
+                                                                          engine: sa.Engine) -> None:
+    run("score", "--model", "food_security", "--as", "alice")
+    with session_scope(engine) as s:
+        from jatigi.registry import service
+
+        service.delete_household(session=s, actor=f.actor(s, "alice"), code=data.idp_poor, reason="Doublon")
+    out = tmp_path / "targets.csv"
+    shown = run("simulate", "--run", "1", "--budget", "300000", "--transfer-value", "40000", "--months", "6",
+                "--out", str(out), "--as", "alice").stdout
+    # The budget pays one household: the other extremely vulnerable one, not the deleted one.
+    assert "1 households selected of 1 vulnerable (100.0 %)" in shown
+    with out.open(encoding="utf-8") as fh:
+        assert [row["household_code"] for row in csv.DictReader(fh)] == [data.host_poor]
+
+
+def test_an_unknown_place_is_refused_and_nothing_recorded(data: Data, engine: sa.Engine) -> None:
+    for args in (("score", "--model", "food_security"),
+                 ("simulate", "--model", "food_security", "--budget", "300000", "--transfer-value", "40000",
+                  "--months", "6")):
+        done = run(*args, "--place", "ML99", "--as", "alice", check=False)
+        assert done.returncode == 1 and "No place with the P-code ML99." in done.stderr
+    with session_scope(engine) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Run)) == 0
+
+
+def test_a_partial_budget_is_refused_by_the_fairness_report(data: Data) -> None:
+    run("score", "--model", "food_security", "--as", "alice")
+    done = run("fairness", "--run", "1", "--budget", "10000000", "--as", "alice", check=False)
+    assert done.returncode == 1, done.stdout
+    assert "--transfer-value" in done.stderr and "--months" in done.stderr and "Share of" not in done.stdout
+    months = run("fairness", "--run", "1", "--budget", "10000000", "--transfer-value", "40000", "--as", "alice",
+                 check=False)
+    assert months.returncode == 1 and "--months" in months.stderr and "--transfer-value" not in months.stderr
+
+
+def test_the_second_model_gets_only_the_categories_it_has(data: Data, tmp_path: Path) -> None:
+    other = _model_file(tmp_path, "severe.toml", ident="food_severe")
+    other.write_text(other.read_text(encoding="utf-8").replace('name = "extreme"', 'name = "severe"'),
+                     encoding="utf-8")
+    shown = run("simulate", "--model", "food_security", "--compare", str(other), "--categories", "extreme,high",
+                "--budget", "10000000", "--transfer-value", "40000", "--months", "6", "--as", "alice").stdout
+    assert "(run 1): 2 households selected of 2 vulnerable" in shown
+    # The second model has no "extreme": only its "high" counts, and none of these households is high.
+    assert "(run 2): 0 households selected of 0 vulnerable" in shown

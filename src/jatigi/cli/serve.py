@@ -13,10 +13,8 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help=_("Address to lis
           port: int = typer.Option(8000, "--port", help=_("Port to listen on.")),
           workers: int = typer.Option(1, "--workers", help=_("Worker processes."))) -> None:
     """Serve the web application and the JSON API (/api/v1)."""
-    import uvicorn
+    from jatigi.web.serving import serve as run
 
     console.print(_("Jatigi at http://{host}:{port}/api/v1/ — stop with Ctrl+C.", host=host, port=port),
                   highlight=False)
-    # No access log: query strings carry names and phone numbers searched for.
-    uvicorn.run("jatigi.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    run(host, port, workers)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from jatigi.cli.common import AS_USER, acting_user, console, db_session, err_console, friendly_errors
 from jatigi.core import audit
 from jatigi.core.authz import Actor
+from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _, day, number
 from jatigi.places import service as places_service
 from jatigi.targeting import params as params_
@@ -19,7 +20,7 @@ from jatigi.targeting import runs
 from jatigi.targeting import simulate as sim_
 from jatigi.targeting.explain import explain
 from jatigi.targeting.fairness import fairness
-from jatigi.targeting.run_page import DIMENSION_TITLES, group_label
+from jatigi.targeting.run_page import DIMENSION_TITLES, categories_of, group_label, place_problem
 from jatigi.targeting.scope import Scope
 
 MODEL = typer.Option(..., "--model", help=_("A model's name (food_security, economic, protection or one saved) "
@@ -46,11 +47,34 @@ def add_commands(app: typer.Typer) -> None:
     app.command("runs", help=_("The scoring runs you may see."))(list_runs)
 
 
-def _model(session: Session, actor: Actor, model: str, version: int | None) -> runs.Loaded:
+def _model(session: Session, actor: Actor, model: str, version: int | None, *, save: bool = True) -> runs.Loaded:
+    """A saved model by name, or a TOML file: saved as a new version through the store's rules
+    (the same text saved already is reused), or only read when `save` is false (to explain)."""
     path = Path(model)
     if model.endswith(".toml") or path.is_file():
-        return runs.stored_version(session, actor, path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return runs.stored_version(session, actor, text) if save else runs.unsaved_version(text)
     return runs.model_by_name(session, actor, model, version)
+
+
+def _place(session: Session, place: str | None) -> str | None:
+    """The P-code to keep a run to, refused as the pages refuse it when no place has it."""
+    problem = place_problem(session, place)
+    if problem:
+        raise ValidationFailed(problem)
+    return (place or "").strip().upper() or None
+
+
+def _budget(budget: int | None, transfer_value: int | None, months: int | None) -> sim_.Budget | None:
+    """The budget to count the selected, None when none is given; refused when only part of it is."""
+    given = {"--budget": budget, "--transfer-value": transfer_value, "--months": months}
+    missing = [name for name, value in given.items() if value is None]
+    if len(missing) == len(given):
+        return None
+    if missing:
+        raise ValidationFailed(_("The budget is incomplete: give {missing} too, to count the selected.",
+                                 missing=", ".join(missing)))
+    return sim_.Budget(budget or 0, transfer_value or 0, months or 0)
 
 
 def _params(meb: float | None, smeb: float | None, fcs: str | None) -> params_.IndicatorParams:
@@ -88,8 +112,9 @@ def score(model: str = MODEL, version: int = VERSION, place: str = PLACE, meb: f
           as_user: str = AS_USER) -> None:
     with db_session() as session:
         actor = acting_user(session, as_user)
+        scope = Scope(actor, _place(session, place))
         loaded = _model(session, actor, model, version)
-        run = runs.score(session=session, actor=actor, loaded=loaded, scope=Scope(actor, place),
+        run = runs.score(session=session, actor=actor, loaded=loaded, scope=scope,
                          params=_params(meb, smeb, fcs_thresholds))
         _status_notice(loaded)
         console.print(_run_summary(run, loaded))
@@ -122,7 +147,7 @@ def explain_command(household: str = typer.Argument(..., help=_("The household's
                     as_user: str = AS_USER) -> None:
     with db_session() as session:
         actor = acting_user(session, as_user)
-        loaded = _model(session, actor, model, version)
+        loaded = _model(session, actor, model, version, save=False)
         e = explain(session=session, actor=actor, code=household, loaded=loaded,
                     params=_params(meb, smeb, fcs_thresholds))
         _status_notice(loaded)
@@ -162,13 +187,19 @@ def simulate(model: str = typer.Option(None, "--model", help=_("The model to sco
     money = sim_.Budget(budget, transfer_value, months)
     with db_session() as session:
         actor = acting_user(session, as_user)
+        pcode = _place(session, place)
         params = _params(meb, smeb, fcs_thresholds)
-        run_ids = [_run_for(session, actor, run, model, version, place, params)]
+        chosen = _split(categories) or None
+        first = _run_for(session, actor, run, model, version, pcode, params)
+        sims = [sim_.simulate(session=session, actor=actor, run_id=first, budget=money, categories=chosen,
+                              by=_split(by))]
         if compare:
-            run_ids.append(runs.score(session=session, actor=actor, loaded=_model(session, actor, compare, None),
-                                      scope=Scope(actor, place), params=params).id)
-        sims = [sim_.simulate(session=session, actor=actor, run_id=rid, budget=money,
-                              categories=_split(categories) or None, by=_split(by)) for rid in run_ids]
+            other = _model(session, actor, compare, None)
+            other_run = runs.score(session=session, actor=actor, loaded=other, scope=Scope(actor, pcode),
+                                   params=params)
+            # The second model's own categories: its names may differ from the first's.
+            sims.append(sim_.simulate(session=session, actor=actor, run_id=other_run.id, budget=money,
+                                      categories=categories_of(other.model, chosen), by=_split(by)))
         for s in sims:
             _status_notice(s.loaded)
             _print_simulation(s, _places(session, list(s.by.values())))
@@ -248,7 +279,7 @@ def fairness_command(run: int = typer.Option(..., "--run", help=_("The scoring r
                      transfer_value: int = typer.Option(None, "--transfer-value", help=_("FCFA per month.")),
                      months: int = typer.Option(None, "--months", help=_("How many monthly transfers.")),
                      categories: str = CATEGORIES, by: str = BY, as_user: str = AS_USER) -> None:
-    money = sim_.Budget(budget, transfer_value, months) if budget and transfer_value and months else None
+    money = _budget(budget, transfer_value, months)
     with db_session() as session:
         actor = acting_user(session, as_user)
         report = fairness(session=session, actor=actor, run_id=run, budget=money,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +24,8 @@ router = APIRouter(tags=["targeting"])
 
 ReadActor = Annotated[Actor, Depends(require(Permission.REGISTRY_HOUSEHOLD_READ))]
 WriteActor = Annotated[Actor, Depends(require(Permission.TARGETING_ASSESSMENT_WRITE))]
+# Assessments have 64-bit keys: a larger id is refused with a message, not sent to the database.
+AssessmentId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The assessment's id.")]
 
 
 class AssessmentIn(BaseModel):
@@ -91,7 +93,7 @@ def record_assessment(code: str, body: AssessmentIn, session: SessionDep, actor:
 
 @router.delete("/households/{code}/assessments/{assessment_id}", response_model=AssessmentDeletedOut,
                responses={409: {"description": "The assessment was changed since that version."}})
-def delete_assessment(code: str, assessment_id: int, session: SessionDep, actor: WriteActor,
+def delete_assessment(code: str, assessment_id: AssessmentId, session: SessionDep, actor: WriteActor,
                       if_match: Annotated[str | None, Header()] = None) -> AssessmentDeletedOut:
     a = service.delete_assessment(session=session, actor=actor, code=code, assessment_id=assessment_id,
                                   expected_version=_if_match(if_match))

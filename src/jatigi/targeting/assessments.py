@@ -204,9 +204,12 @@ def _assessment_of(session: Session, hh: Household, assessment_id: int, lock: bo
 
 def assessment_to_change(*, session: Session, actor: Actor, code: str,
                          assessment_id: int) -> tuple[Household, Assessment]:
-    """The household and its assessment, if the actor may correct it (the correction form)."""
+    """The household and its assessment, if the actor may correct it (the correction form, which
+    shows every answer: audited as a read)."""
     hh = writable_household(session, actor, code)
-    return hh, _assessment_of(session, hh, assessment_id, lock=False)
+    found = _assessment_of(session, hh, assessment_id, lock=False)
+    audit.record(session, actor, "assessment.read", "household", hh.code, {"assessments": [found.id]})
+    return hh, found
 
 
 def _check_version(a: Assessment, expected_version: int | None) -> None:
@@ -232,6 +235,7 @@ def correct_assessment(*, session: Session, actor: Actor, code: str, assessment_
     for name in changed:
         setattr(a, name, new[name])
     a.version += 1
+    a.updated_at = utcnow()
     audit.record(session, actor, "assessment.update", "household", hh.code,
                  {"assessment": a.id, "fields": changed})
     bump(session, "registry")

@@ -2,7 +2,7 @@
 selected, and the criteria behind any gap.
 
 Shares come from the run's stored scores. The criteria are compared on the data as they are now
-(each household scored again, in one SELECT): for each criterion, the average points it gives each
+(each of the run's households scored again, in one SELECT): for each criterion, the average points it gives each
 group; the criteria whose averages differ most between groups are the ones driving a gap.
 """
 
@@ -98,7 +98,9 @@ def _means(session: Session, actor: Actor, run: Run, criteria: Sequence[Criterio
     params = IndicatorParams(fcs_thresholds=tuple(recorded.get("fcs_thresholds") or (28.0, 42.0)),  # type: ignore[arg-type]
                              meb_per_person=recorded.get("meb_per_person"),
                              smeb_per_person=recorded.get("smeb_per_person"))
-    scored = score_query(loaded.model, Scope(actor, place=run.scope.get("place")), params,
+    # The run's households only (those the reader may see among them), not every household the reader sees.
+    scope = Scope(actor, place=run.scope.get("place"), run_id=run.id)
+    scored = score_query(loaded.model, scope, params,
                          extra=tuple(fields)).subquery("scored")
     keys = [scored.c[name] for name in fields]
     rows = session.execute(sa.select(*keys, sa.func.count(),

@@ -19,7 +19,7 @@ from jatigi.registry import vocab
 from jatigi.targeting.fields import Field
 
 Module = Literal["fcs", "rcsi", "hhs", "hdds", "lcs", "expenditure", "income", "debt", "household", "disability"]
-# days: 0-7; yesno: 0/1; frequency: HHS 1-3; lcs: 10/20/30/9999; money: FCFA >= 0; count: whole number
+# days: 0-7; yesno: 0/1; frequency: HHS 1-3; lcs: 10/20/30/9999; money: FCFA 0 to MAX_FCFA; count: whole number
 # in [minimum, maximum]; code: one of `choices`.
 InputKind = Literal["days", "yesno", "frequency", "lcs", "money", "count", "code"]
 
@@ -85,8 +85,13 @@ def _days(name: str, module: Module, label: str) -> InputVar:
     return InputVar(name, module, "days", label, 0, 7)
 
 
+# No household spends, owes or earns a thousand billion FCFA: more is a typing slip (and would not
+# fit the database's integers).
+MAX_FCFA = 10**12
+
+
 def _money(name: str, module: Module, label: str) -> InputVar:
-    return InputVar(name, module, "money", label, 0, None)
+    return InputVar(name, module, "money", label, 0, MAX_FCFA)
 
 
 FCS_WEIGHTS = {"FCSStap": 2.0, "FCSPulse": 3.0, "FCSDairy": 4.0, "FCSPr": 4.0, "FCSVeg": 1.0, "FCSFruit": 1.0,

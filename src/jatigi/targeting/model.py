@@ -131,6 +131,9 @@ def load_model(text: str, catalogue: Catalogue) -> Model:
         line, column = (int(at.group(1)), int(at.group(2))) if at else (1, None)
         reason = _("This is not valid TOML: {detail}.", detail=_AT.sub("", detail))
         raise ModelError([Problem(line, "", reason, column)]) from None
+    except RecursionError:  # thousands of nested brackets: no model looks like that
+        raise ModelError([Problem(1, "", _("This text nests lists or tables too deeply to be a model."), None)]) \
+            from None
     return _Loader(text, catalogue).model(data)
 
 

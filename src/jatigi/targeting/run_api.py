@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import NotFound, ValidationFailed
 from jatigi.core.i18n import _
-from jatigi.places import service as places_service
 from jatigi.targeting import params as params_
 from jatigi.targeting import run_page as rp
 from jatigi.targeting import runs
@@ -44,6 +43,10 @@ router = APIRouter(tags=["targeting"])
 Reader = Annotated[Actor, Depends(require(Permission.TARGETING_RUN_READ))]
 Runner = Annotated[Actor, Depends(require(Permission.TARGETING_RUN))]
 REFUSED: dict[int | str, dict[str, Any]] = {422: {"description": "Bad input: each problem with its field and reason."}}
+# Runs and model versions have 32-bit integer keys; an offset is at most what the databases accept.
+MAX_ID = 2**31 - 1
+MAX_OFFSET = 2**63 - 1
+RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="The run's id.")]
 
 
 class RunIn(BaseModel):
@@ -51,7 +54,7 @@ class RunIn(BaseModel):
 
     model: str = Field(min_length=1, max_length=60, description="A model's name: food_security, economic, "
                                                                  "protection or one saved.")
-    version: int | None = Field(None, ge=1, description="The model's version (default: the latest).")
+    version: int | None = Field(None, ge=1, le=MAX_ID, description="The model's version (default: the latest).")
     place: str | None = Field(None, max_length=20, description="Only households under this P-code.")
     meb: float | None = Field(None, gt=0, description="Minimum Expenditure Basket per person per month, FCFA.")
     smeb: float | None = Field(None, gt=0, description="Survival MEB per person per month, FCFA.")
@@ -67,7 +70,7 @@ class SimulationIn(BaseModel):
                                                                           "(default: all but the lowest).")
     by: list[str] | None = Field(None, max_length=4, description="Breakdowns: population_group, head_sex, "
                                                                  "region, commune.")
-    compare_run: int | None = Field(None, ge=1, description="A second run, simulated side by side.")
+    compare_run: int | None = Field(None, ge=1, le=MAX_ID, description="A second run, simulated side by side.")
 
 
 def refused(field: str, message: str, value: Any = "") -> JSONResponse:
@@ -85,8 +88,9 @@ def list_runs(session: SessionDep, actor: Reader, limit: int = Query(50, ge=1, l
 @router.post("/targeting/runs", response_model=RunOut, status_code=status.HTTP_201_CREATED, responses=REFUSED)
 def create_run(body: RunIn, session: SessionDep, actor: Runner) -> RunOut | JSONResponse:
     place = (body.place or "").strip().upper() or None
-    if place and place not in places_service.names_of(session=session, pcodes=[place]):
-        return refused("place", _("No place with the P-code {pcode}.", pcode=body.place), body.place)
+    place_problem = rp.place_problem(session, body.place)
+    if place_problem:
+        return refused("place", place_problem, body.place)
     try:
         params = params_.registry_params(body.meb, body.smeb)
     except ValidationFailed as exc:  # the MEB without the survival MEB, or the other way round
@@ -100,14 +104,14 @@ def create_run(body: RunIn, session: SessionDep, actor: Runner) -> RunOut | JSON
 
 
 @router.get("/targeting/runs/{run_id}", response_model=RunOut)
-def get_run(run_id: int, session: SessionDep, actor: Reader) -> RunOut:
+def get_run(run_id: RunId, session: SessionDep, actor: Reader) -> RunOut:
     run, loaded = runs.get_run(session, actor, run_id)
     return run_out(run, loaded.row.name, loaded.row.version, loaded.model)
 
 
 @router.get("/targeting/runs/{run_id}/scores", response_model=ScorePage)
-def run_scores(run_id: int, session: SessionDep, actor: Reader, limit: int = Query(rp.PAGE_SIZE, ge=1, le=1000),
-               offset: int = Query(0, ge=0)) -> ScorePage:
+def run_scores(run_id: RunId, session: SessionDep, actor: Reader, limit: int = Query(rp.PAGE_SIZE, ge=1, le=1000),
+               offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> ScorePage:
     run, _loaded = runs.get_run(session, actor, run_id)
     total, rows = rp.score_page(session, actor, run, limit=limit, offset=offset)
     return ScorePage(total=total, limit=limit, offset=offset,
@@ -134,7 +138,7 @@ def _simulate(session: Session, actor: Actor, run_id: int, budget: sim_.Budget, 
 
 
 @router.post("/targeting/runs/{run_id}/simulate", response_model=PictureOut, responses=REFUSED)
-def simulate(run_id: int, body: SimulationIn, session: SessionDep, actor: Reader) -> PictureOut | JSONResponse:
+def simulate(run_id: RunId, body: SimulationIn, session: SessionDep, actor: Reader) -> PictureOut | JSONResponse:
     """Who the budget would reach: selected, vulnerable, coverage, cost, left out, by group. Nothing is recorded."""
     runs.get_run(session, actor, run_id)
     try:
@@ -154,7 +158,7 @@ def simulate(run_id: int, body: SimulationIn, session: SessionDep, actor: Reader
             _other, other_loaded = runs.get_run(session, actor, body.compare_run)
         except NotFound as exc:
             return refused("compare_run", exc.message, body.compare_run)
-        chosen = [c for c in body.categories or [] if c in rp.category_labels(other_loaded.model)] or None
+        chosen = rp.categories_of(other_loaded.model, body.categories)
         second = _simulate(session, actor, body.compare_run, budget, chosen, by, "compare_run")
         if isinstance(second, JSONResponse):
             return second
@@ -165,7 +169,7 @@ def simulate(run_id: int, body: SimulationIn, session: SessionDep, actor: Reader
 
 
 @router.get("/targeting/runs/{run_id}/fairness", response_model=FairnessOut, responses=REFUSED)
-def fairness_report(run_id: int, session: SessionDep, actor: Reader,
+def fairness_report(run_id: RunId, session: SessionDep, actor: Reader,
                     budget: int | None = Query(None, ge=0, le=rp.MAX_AMOUNT),
                     transfer_value: int | None = Query(None, gt=0, le=rp.MAX_AMOUNT),
                     months: int | None = Query(None, gt=0, le=1200),
@@ -195,8 +199,8 @@ def fairness_report(run_id: int, session: SessionDep, actor: Reader,
 @router.get("/households/{code}/explain", response_model=ExplanationOut, responses=REFUSED)
 def explain_household(code: str, session: SessionDep, actor: Reader,
                       model: str | None = Query(None, min_length=1, max_length=60, description="The model's name."),
-                      version: int | None = Query(None, ge=1),
-                      run: int | None = Query(None, ge=1, description="Instead of model: explain as this run "
+                      version: int | None = Query(None, ge=1, le=MAX_ID),
+                      run: int | None = Query(None, ge=1, le=MAX_ID, description="Instead of model: explain as this run "
                                                                       "scored, its model version and parameters."),
                       ) -> ExplanationOut | JSONResponse:
     """Each criterion's contribution to the household's score, on today's data."""

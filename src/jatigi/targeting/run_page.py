@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jatigi.core import audit
-from jatigi.core.authz import Actor
+from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import NotFound, ValidationFailed
 from jatigi.core.i18n import N_, _, number
 from jatigi.places import service as places_service
@@ -47,6 +47,12 @@ def category_labels(model: Model) -> dict[str, str]:
     return {c.name: c.label.get() for c in model.categories}
 
 
+def categories_of(model: Model, chosen: Sequence[str] | None) -> list[str] | None:
+    """The chosen categories this model has, for a second model simulated side by side (its names
+    may differ from the first's); None when it has none of them: its own default."""
+    return [c for c in chosen or [] if c in category_labels(model)] or None
+
+
 def exclusion_labels(model: Model) -> dict[str, str]:
     return {e.id: e.label.get() for e in model.exclusions}
 
@@ -70,6 +76,14 @@ def share(part: int, whole: int) -> str:
 
 def places_of(session: Session, groups: Sequence[Sequence[sim_.Group]]) -> dict[str, str]:
     return places_service.names_of(session=session, pcodes=[g.value for found in groups for g in found])
+
+
+def place_problem(session: Session, place: str | None) -> str | None:
+    """Why a run cannot be kept to this place (no place with that P-code), or None when it can."""
+    pcode = (place or "").strip().upper()
+    if pcode and pcode not in places_service.names_of(session=session, pcodes=[pcode]):
+        return _("No place with the P-code {pcode}.", pcode=(place or "").strip()[:20])
+    return None
 
 
 def run_params(run: Run) -> IndicatorParams:
@@ -163,6 +177,7 @@ class ScoreRow:
 def score_page(session: Session, actor: Actor, run: Run, *, limit: int = PAGE_SIZE,
                offset: int = 0) -> tuple[int, list[ScoreRow]]:
     """(how many visible households the run scored, this page of them, highest score first)."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_READ)
     h = Household.__table__.c
     s = runs.SCORES.c
     joined = runs.SCORES.join(Household.__table__, h.id == s.household_id)

@@ -67,9 +67,9 @@ def _checked_run_form(session: Session, actor: Actor,
     problems = FormProblems()
     if values["model"] not in {m.name for m in store.list_models(session=session, actor=actor)}:
         problems.add("model", _("Model"), _("Choose a model."))
-    place = values["place"].upper()
-    if place and place not in places_service.names_of(session=session, pcodes=[place]):
-        problems.add("place", _("Place"), _("No place with the P-code {pcode}.", pcode=values["place"][:20]))
+    place_problem = rp.place_problem(session, values["place"])
+    if place_problem:
+        problems.add("place", _("Place"), place_problem)
     amounts: dict[str, int] = {}
     for name, label in (("meb", _("MEB per person per month (FCFA)")),
                         ("smeb", _("Survival MEB per person per month (FCFA)"))):
@@ -107,10 +107,8 @@ def _simulations(session: Session, actor: Actor, run: Run, asked: rp.SimulationI
                           categories=asked.categories)]
     if asked.compare is not None:
         _other, other_loaded = runs.get_run(session, actor, asked.compare)
-        # The second model's own vulnerable categories: its names may differ from this model's.
-        chosen = [c for c in asked.categories if c in rp.category_labels(other_loaded.model)] or None
         sims.append(sim_.simulate(session=session, actor=actor, run_id=asked.compare, budget=asked.budget,
-                                  categories=chosen))
+                                  categories=rp.categories_of(other_loaded.model, asked.categories)))
     places = rp.places_of(session, [g for s in sims for g in s.by.values()])
     return {"sims": sims, "places": places, "overlap": sim_.overlap(session, sims[0], sims[1]) if len(sims) == 2
             else None}

@@ -19,7 +19,7 @@ from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.changes import ChangeCounter
 from jatigi.core.db import READ_ONLY, utcnow
-from jatigi.core.errors import NotFound, ValidationFailed
+from jatigi.core.errors import NotFound
 from jatigi.core.i18n import _
 from jatigi.registry.models import Household
 from jatigi.registry.service import visibility
@@ -42,30 +42,25 @@ class Loaded:
 
 
 def stored_version(session: Session, actor: Actor, text: str, note: str | None = None) -> Loaded:
-    """The stored version of this model text: the same one if already saved, else a new version.
+    """The stored version of this model text: the same one if this very text is already saved
+    (under its id and version), else a new version saved through the store's checks (reserved
+    ids, size, a version above the last saved, shipped ones included); ModelError otherwise."""
+    actor.require(Permission.TARGETING_RUN_READ)
+    store.ensure_shipped(session)
+    same = session.scalars(sa.select(ModelVersion).where(ModelVersion.sha256 == store.sha256(text)))
+    row = next((r for r in same if r.text == text), None)
+    if row is None:
+        row = store.save(session=session, actor=actor, text=text, note=note)
+    return Loaded(row, load_model(row.text, registry_catalogue()))
 
-    A text whose id and version are already stored with other content is refused: a version once
-    used by a run never changes."""
+
+def unsaved_version(text: str) -> Loaded:
+    """A model text loaded as a version that is not saved: to explain with a draft, which records
+    no run. ModelError when the text has problems."""
     model = load_model(text, registry_catalogue())
-    row = session.scalar(sa.select(ModelVersion).where(ModelVersion.name == model.id,
-                                                       ModelVersion.version == model.version))
-    if row is not None:
-        if row.sha256 != store.sha256(text):
-            raise_conflict(model)
-        return Loaded(row, model)
-    actor.require(Permission.TARGETING_MODEL_WRITE)
-    row = ModelVersion(name=model.id, version=model.version, title=model.title.get("fr"), text=text,
-                       sha256=store.sha256(text), uses_displacement_status=model.uses_displacement_status,
-                       saved_by=actor.user_id, note=note)
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "targeting.model.save", "targeting_model", f"{model.id}@{model.version}")
-    return Loaded(row, model)
-
-
-def raise_conflict(model: Model) -> None:
-    raise ValidationFailed(_("Model {name} version {version} is already saved with another text: give the "
-                             "changed model a higher version.", name=model.id, version=model.version))
+    return Loaded(ModelVersion(name=model.id, version=model.version, title=model.title.en[:200], text=text,
+                               sha256=store.sha256(text), uses_displacement_status=model.uses_displacement_status),
+                  model)
 
 
 def model_by_name(session: Session, actor: Actor, name: str, version: int | None = None) -> Loaded:
@@ -167,6 +162,7 @@ def scores_of(session: Session, actor: Actor, run_id: int) -> sa.Result[Any]:
     """Each visible household's result in a run, highest score first: code, score, category,
     excluded, exclusion, not assessed."""
     run, _loaded = get_run(session, actor, run_id)
+    actor.require(Permission.REGISTRY_HOUSEHOLD_READ)
     h = Household.__table__.c
     s = SCORES.c
     return session.execute(

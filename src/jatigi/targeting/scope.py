@@ -26,7 +26,7 @@ from jatigi.targeting.catalogue import registry_catalogue
 from jatigi.targeting.fields import Catalogue, registry_members
 from jatigi.targeting.indicators import IndicatorParams, base_indicators, base_needed, derived_indicators
 from jatigi.targeting.model_score import fenced
-from jatigi.targeting.tables import STORED_INPUTS, assessments
+from jatigi.targeting.tables import STORED_INPUTS, Score, assessments
 
 HOUSEHOLDS = Household.__table__
 PEOPLE = Person.__table__
@@ -37,11 +37,13 @@ CARRIED = ("household_version", "assessment_id")
 
 @dataclass(frozen=True)
 class Scope:
-    """Which households: those the actor may see, optionally under one place (a P-code prefix)."""
+    """Which households: those the actor may see, optionally under one place (a P-code prefix),
+    among given ids, or among those a run scored (`run_id`)."""
 
     actor: Actor
     place: str | None = None
     household_ids: tuple[int, ...] | None = None
+    run_id: int | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
         conds = list(visibility(self.actor))
@@ -49,6 +51,9 @@ class Scope:
             conds.append(Household.current_pcode.startswith(self.place.strip().upper(), autoescape=True))
         if self.household_ids is not None:
             conds.append(Household.id.in_(self.household_ids))
+        if self.run_id is not None:
+            scored = Score.__table__.c
+            conds.append(Household.id.in_(sa.select(scored.household_id).where(scored.run_id == self.run_id)))
         return conds
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
-from jatigi.core.authz import Actor
+from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _
 from jatigi.registry.models import Household
@@ -101,6 +101,11 @@ def vulnerable_categories(model: Model, chosen: Sequence[str] | None = None) -> 
     return tuple(names[:-1]) if len(names) > 1 else tuple(names)
 
 
+def still_registered() -> ColumnElement[bool]:
+    """A run's household not deleted since: a deleted household takes no place in a selection."""
+    return SCORES.c.household_id.not_in(sa.select(HH.c.id).where(HH.c.deleted_at.is_not(None)))
+
+
 def selection(session: Session, run_id: int, categories: tuple[str, ...],
               budget: Budget) -> tuple[ColumnElement[bool], ColumnElement[bool], float | None]:
     """(vulnerable, selected) as conditions on targeting_scores, and the cut-off score.
@@ -109,7 +114,7 @@ def selection(session: Session, run_id: int, categories: tuple[str, ...],
     households have each score (no sort of every household); only the households tied at it are
     ordered, by household, to take as many as the budget still pays."""
     s = SCORES.c
-    vulnerable = sa.and_(s.excluded.is_(False), s.category.in_(categories))
+    vulnerable = sa.and_(s.excluded.is_(False), s.category.in_(categories), still_registered())
     counts = session.execute(sa.select(s.score, sa.func.count()).where(s.run_id == run_id, vulnerable)
                              .group_by(s.score).order_by(s.score.desc())).all()
     left = budget.households
@@ -139,7 +144,8 @@ def simulate(*, session: Session, actor: Actor, run_id: int, budget: Budget, cat
     is_vulnerable = sa.case((sa.and_(s.excluded.is_(False), s.category.in_(chosen)), 1), else_=0)
     is_assessed = sa.case((s.not_assessed < len(loaded.model.criteria), 1), else_=0)
     rows = [tuple(r) for r in session.execute(
-        sa.select(*keys, s.score, is_vulnerable, is_assessed, sa.func.count()).where(s.run_id == run.id)
+        sa.select(*keys, s.score, is_vulnerable, is_assessed, sa.func.count()).where(s.run_id == run.id,
+                                                                                     still_registered())
         .group_by(*keys, s.score, is_vulnerable, is_assessed))]
     n = len(keys)
     by_score: dict[float, int] = {}
@@ -149,7 +155,7 @@ def simulate(*, session: Session, actor: Actor, run_id: int, budget: Budget, cat
     cutoff, left = _cut(by_score, budget.households)
     tied: dict[tuple[Any, ...], int] = {}
     if cutoff is not None and left < by_score[cutoff]:
-        vulnerable = sa.and_(s.excluded.is_(False), s.category.in_(chosen))
+        vulnerable = sa.and_(s.excluded.is_(False), s.category.in_(chosen), still_registered())
         last = session.scalar(sa.select(s.household_id).where(s.run_id == run.id, vulnerable, s.score == cutoff)
                               .order_by(s.household_id).offset(left - 1).limit(1))
         tied = {tuple(r[:n]): int(r[n]) for r in session.execute(
@@ -204,7 +210,7 @@ def breakdowns(session: Session, actor: Actor, run_id: int, criteria: int, vulne
     s = SCORES.c
     keys = [DIMENSIONS[d] for d in by]
     query = sa.select(*keys, sa.func.count(), _flag(s.not_assessed < criteria), _flag(vulnerable),
-                      _flag(selected)).where(s.run_id == run_id)
+                      _flag(selected)).where(s.run_id == run_id, still_registered())
     if keys:
         query = query.group_by(*keys)
     rows = [tuple(row) for row in session.execute(query)]
@@ -224,6 +230,7 @@ def breakdowns(session: Session, actor: Actor, run_id: int, criteria: int, vulne
 
 def selected_households(session: Session, actor: Actor, sim: Simulation) -> sa.Result[Any]:
     """The selected households in rank order: rank, code, score, category, place, group, size."""
+    actor.require(Permission.REGISTRY_HOUSEHOLD_READ)
     _, chosen, _ = selection(session, sim.run.id, sim.categories, sim.budget)
     s = SCORES.c
     rank = sa.func.row_number().over(order_by=(s.score.desc(), s.household_id)).label("rank")

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _
+from jatigi.core.i18n import number as number_text
 from jatigi.core.spreadsheet import safe_cell
 from jatigi.registry.sheets import Sheet, read_any
 from jatigi.targeting import indicators as ind
@@ -78,7 +79,7 @@ def accepted_text(var: I.InputVar) -> str:
     if var.kind == "days":
         return _("a whole number of days from 0 to 7")
     if var.kind == "money":
-        return _("an amount in FCFA, 0 or more")
+        return _("an amount in FCFA from 0 to {maximum}", maximum=number_text(var.maximum or 0))
     if var.choices is not None:
         return _("one of {codes}", codes=", ".join(str(c) for c in var.choices))
     low, high = format(var.minimum or 0, "g"), format(var.maximum or 0, "g")
@@ -89,7 +90,11 @@ def _number(cell: Any) -> float | None:
     if isinstance(cell, bool):
         return float(cell)
     if isinstance(cell, int | float):
-        return float(cell)
+        try:
+            value = float(cell)
+        except OverflowError:  # an integer too large for any amount
+            return None
+        return value if math.isfinite(value) else None
     text = str(cell).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
     if "," in text and "." not in text:
         text = text.replace(",", ".")
@@ -112,7 +117,7 @@ def convert(var: I.InputVar, cell: Any) -> tuple[float | int | None, str | None]
     if number is None:
         return None, "number"
     if var.kind == "money":
-        return (number, None) if number >= 0 else (None, "range")
+        return (number, None) if 0 <= number <= (var.maximum or I.MAX_FCFA) else (None, "range")
     if not number.is_integer():
         return None, "range"
     whole = int(number)

@@ -43,6 +43,7 @@ assessments = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("created_at", sa.DateTime, nullable=False, default=utcnow),
     sa.Column("created_by", sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=True),  # last correction
     sa.Column("deleted_at", sa.DateTime, nullable=True),
     sa.Index("ix_assessments_household_day", "household_id", "assessed_on"),
     sa.UniqueConstraint("org_id", "source_uuid", name="uq_assessments_org_id_source_uuid"),
@@ -62,6 +63,7 @@ class Assessment(Base):
     version: Mapped[int]
     created_at: Mapped[datetime]
     created_by: Mapped[int | None]
+    updated_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
 
     def answers(self) -> dict[str, int | None]:
@@ -113,7 +115,7 @@ class Score(Base):
     # A simulation counts a run's households by group and score from this index alone, without
     # sorting them: a million households in well under a second.
     __table_args__ = (sa.Index("ix_targeting_scores_groups", "run_id", "population_group", "head_sex", "admin1",
-                               "score", "excluded", "category", "not_assessed"),)
+                               "score", "excluded", "category", "not_assessed", "household_id"),)
 
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("targeting_runs.id", ondelete="CASCADE"), primary_key=True)
     household_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("households.id", ondelete="CASCADE"),

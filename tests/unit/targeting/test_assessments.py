@@ -105,7 +105,8 @@ def test_bad_values_are_named_with_what_is_accepted_and_nothing_is_written(sessi
         record(session, code, answers, assessed_on=(date.today() + timedelta(days=2)).isoformat())
     by_field = {p.column: (p.value, p.message) for p in refused.value.problems}
     assert by_field["FCSStap"] == ("8", "Not accepted; accepted: a whole number of days from 0 to 7.")
-    assert by_field["HHExpNFRent_Purch_MN_1M"] == ("-5000", "Not accepted; accepted: an amount in FCFA, 0 or more.")
+    assert by_field["HHExpNFRent_Purch_MN_1M"] == (
+        "-5000", "Not accepted; accepted: an amount in FCFA from 0 to 1,000,000,000,000.")
     assert by_field["Lcs_crisis_Health"] == ("25", "Not accepted; accepted: one of 10, 20, 30, 9999.")
     assert by_field["rCSIBorrow"][1] == "Not a number; accepted: a whole number of days from 0 to 7."
     assert by_field["FCSStaple"][1].startswith("Unknown field")
@@ -174,3 +175,11 @@ def test_names_from_kobo_and_other_questionnaires_are_understood() -> None:
     assert svc.stored_input("hhs/HHhSNoFood").name == "HHSNoFood"  # type: ignore[union-attr]
     assert svc.stored_input("LcsEN_crisis_Health").name == "Lcs_crisis_Health"  # type: ignore[union-attr]
     assert svc.stored_input("Lcs_em_Unknown") is None and svc.stored_input("wg_seeing") is None
+
+
+@pytest.mark.parametrize("amount", [10**30, 10**400, "1e400", 1e13], ids=["1e30", "1e400-int", "1e400-text", "1e13"])
+def test_amounts_too_large_for_any_household_are_refused_not_a_crash(session: Session, code: str,
+                                                                     amount: object) -> None:
+    with pytest.raises(svc.AssessmentRefused) as refused:
+        record(session, code, {"HHDebt_Est": amount})
+    assert [p.column for p in refused.value.problems] == ["HHDebt_Est"]

@@ -322,3 +322,9 @@ def test_a_model_says_which_columns_it_needs() -> None:
     household, member = needed_columns(shipped("protection"), CATALOGUE)
     assert household == ["crowding", "head_sex", "households_in_dwelling", "separated_relatives"]
     assert member == ["age", "relationship", "specific_needs", *[f"wg_{d}" for d in sorted(WG)]]
+
+
+def test_a_text_nested_thousands_of_levels_deep_is_refused_with_a_reason_not_a_crash() -> None:
+    with pytest.raises(ModelError) as refused:
+        load_model("a = " + "[" * 5000 + "]" * 5000, CATALOGUE)
+    assert "too deeply" in refused.value.problems[0].reason

@@ -136,6 +136,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=True),
     sa.Column('deleted_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_assessments_created_by_users')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_assessments_household_id_households'), ondelete='CASCADE'),
@@ -166,7 +167,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_targeting_scores_groups', 'targeting_scores',
                     ['run_id', 'population_group', 'head_sex', 'admin1', 'score', 'excluded', 'category',
-                     'not_assessed'])
+                     'not_assessed', 'household_id'])
     _grant_new_permissions()
 
 
