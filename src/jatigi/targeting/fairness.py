@@ -75,7 +75,7 @@ def fairness(*, session: Session, actor: Actor, run_id: int, budget: Budget | No
     else:
         vulnerable, selected, _cut = selection(session, run.id, chosen, Budget(1, 1, 1))
         selected = sa.false()
-    total, found = breakdowns(session, actor, run.id, len(loaded.model.criteria), vulnerable, selected, by)
+    total, found = breakdowns(session, run.id, len(loaded.model.criteria), vulnerable, selected, by)
     report = Fairness(run, total, data_changed=registry_generation(session) != run.registry_generation)
     means = _means(session, actor, run, loaded.model.criteria, loaded, [FIELDS[d] for d in by])
     for dimension in by:

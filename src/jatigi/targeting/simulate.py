@@ -202,7 +202,7 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[Any]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
-def breakdowns(session: Session, actor: Actor, run_id: int, criteria: int, vulnerable: ColumnElement[bool],
+def breakdowns(session: Session, run_id: int, criteria: int, vulnerable: ColumnElement[bool],
                selected: ColumnElement[bool], by: Sequence[str]) -> tuple[Group, dict[str, list[Group]]]:
     """The counts overall and per value of each dimension, as the households were at the run: one
     grouped query over every dimension at once, added up per dimension. (The run's scope was the
