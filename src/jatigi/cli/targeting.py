@@ -8,23 +8,13 @@ from pathlib import Path
 import typer
 
 from jatigi.cli.common import console, err_console, friendly_errors
-from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _, number
 from jatigi.targeting import indicators as ind
 from jatigi.targeting import inputs as I  # noqa: N812
+from jatigi.targeting import params as params_
 from jatigi.targeting import survey
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
-
-
-def _thresholds(text: str) -> tuple[float, float]:
-    parts = text.replace(";", ",").split(",")
-    try:
-        low, high = (float(p.strip().replace(" ", "")) for p in parts)
-    except ValueError:
-        raise ValidationFailed(_("--fcs-thresholds: two numbers separated by a comma, such as 28,42, not {value}.",
-                                 value=text)) from None
-    return low, high
 
 
 @app.command("indicators", help=_("Compute the food security and economic indicators of a survey file with WFP "
@@ -40,7 +30,7 @@ def indicators(
     delimiter: str = typer.Option(None, "--delimiter", help=_("CSV delimiter (default: guessed).")),
 ) -> None:
     """Compute the indicators of a survey file; a file with any bad value writes nothing."""
-    params = ind.IndicatorParams(fcs_thresholds=_thresholds(fcs_thresholds), meb_per_person=meb,
+    params = ind.IndicatorParams(fcs_thresholds=params_.thresholds(fcs_thresholds, option=True), meb_per_person=meb,
                                  smeb_per_person=smeb)
     target = out.with_name(out.name + ".part") if out else None
     try:

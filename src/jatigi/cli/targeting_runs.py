@@ -78,7 +78,7 @@ def _budget(budget: int | None, transfer_value: int | None, months: int | None) 
 
 
 def _params(meb: float | None, smeb: float | None, fcs: str | None) -> params_.IndicatorParams:
-    return params_.registry_params(meb, smeb, params_.thresholds(fcs) if fcs else None)
+    return params_.registry_params(meb, smeb, params_.thresholds(fcs, option=True) if fcs else None)
 
 
 def _split(text: str | None) -> list[str]:

@@ -32,7 +32,7 @@ from jatigi.dedup.models import (
     CandidatePair,
     HouseholdPair,
 )
-from jatigi.places.models import AdminUnit
+from jatigi.places import service as places_service
 from jatigi.registry import service as registry
 from jatigi.registry.models import Household, Person
 
@@ -305,10 +305,7 @@ def _household_briefs(session: Session, households: list[Household]) -> dict[int
 
 
 def _place_names(session: Session, pcodes: list[str | None]) -> dict[str, str]:
-    wanted = sorted({p for p in pcodes if p})
-    if not wanted:
-        return {}
-    return dict(session.execute(sa.select(AdminUnit.pcode, AdminUnit.name).where(AdminUnit.pcode.in_(wanted))).all())
+    return places_service.names_of(session=session, pcodes=pcodes)
 
 
 def _place_text(places: dict[str, str], pcode: str | None) -> str:

@@ -24,11 +24,15 @@ def _number(name: str) -> float | None:
         raise ValidationFailed(_("{name} must be a number of FCFA, not {value}.", name=name, value=text)) from None
 
 
-def thresholds(text: str) -> tuple[float, float]:
+def thresholds(text: str, option: bool = False) -> tuple[float, float]:
+    """"28,42" as (28.0, 42.0); a refusal names the command's option when `option` (the CLI)."""
     parts = text.replace(";", ",").split(",")
     try:
         low, high = (float(p.strip().replace(" ", "")) for p in parts)
     except ValueError:
+        if option:
+            raise ValidationFailed(_("--fcs-thresholds: two numbers separated by a comma, such as 28,42, not "
+                                     "{value}.", value=text)) from None
         raise ValidationFailed(_("FCS thresholds: two numbers separated by a comma, such as 28,42, not {value}.",
                                  value=text)) from None
     return low, high
