@@ -44,6 +44,24 @@ class Permission(StrEnum):
     TARGETING_RUN = "targeting:run:start"
     # Write a new version of a vulnerability model.
     TARGETING_MODEL_WRITE = "targeting:model:write"
+    # See programmes, their enrolled households, cycles, payments, coverage and monitoring.
+    ASSISTANCE_PROGRAMME_READ = "assistance:programme:read"
+    # Create and change programmes, enrol and exit households.
+    ASSISTANCE_PROGRAMME_WRITE = "assistance:programme:write"
+    # Prepare a cycle (holds and entitlements); cancel one not yet sent.
+    ASSISTANCE_CYCLE_PREPARE = "assistance:cycle:prepare"
+    # Approve or reject a cycle someone else prepared (four eyes).
+    ASSISTANCE_CYCLE_APPROVE = "assistance:cycle:approve"
+    # Export payment files (opens recipients' phone numbers) and mark a cycle sent.
+    ASSISTANCE_PAYMENT_EXPORT = "assistance:payment:export"
+    # Apply a provider's report to a cycle; re-issue failed payments.
+    ASSISTANCE_PAYMENT_RECONCILE = "assistance:payment:reconcile"
+    # Import and see post-distribution monitoring.
+    ASSISTANCE_MONITORING_WRITE = "assistance:monitoring:write"
+    # Record complaints and feedback and handle those of the general queue.
+    ASSISTANCE_COMPLAINT_WRITE = "assistance:complaint:write"
+    # See and handle sensitive complaints (abuse, exploitation, protection risks): protection focal points.
+    ASSISTANCE_COMPLAINT_SENSITIVE = "assistance:complaint:sensitive"
 
 
 P = Permission
@@ -52,6 +70,8 @@ ROLE_LABELS: dict[str, str] = {
     "admin": N_("System administrator"),
     "im_officer": N_("Information management officer"),
     "registration_officer": N_("Registration officer"),
+    "cash_officer": N_("Cash officer"),
+    "protection_focal_point": N_("Protection focal point"),
     "viewer": N_("Viewer"),
 }
 
@@ -76,6 +96,7 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.TARGETING_RUN_READ,
             P.TARGETING_RUN,
             P.TARGETING_MODEL_WRITE,
+            P.ASSISTANCE_PROGRAMME_READ,
         }
     ),
     "registration_officer": frozenset(
@@ -88,6 +109,33 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.PLACES_ADMIN_UNIT_READ,
             P.TARGETING_ASSESSMENT_WRITE,
             P.TARGETING_RUN_READ,
+        }
+    ),
+    # Runs programmes from preparation to reconciliation; a cycle still needs a second person to approve it.
+    "cash_officer": frozenset(
+        {
+            P.REGISTRY_HOUSEHOLD_READ,
+            P.REGISTRY_HOUSEHOLD_READ_SENSITIVE,
+            P.REGISTRY_SUMMARY_READ,
+            P.PLACES_ADMIN_UNIT_READ,
+            P.TARGETING_RUN_READ,
+            P.ASSISTANCE_PROGRAMME_READ,
+            P.ASSISTANCE_PROGRAMME_WRITE,
+            P.ASSISTANCE_CYCLE_PREPARE,
+            P.ASSISTANCE_CYCLE_APPROVE,
+            P.ASSISTANCE_PAYMENT_EXPORT,
+            P.ASSISTANCE_PAYMENT_RECONCILE,
+            P.ASSISTANCE_MONITORING_WRITE,
+            P.ASSISTANCE_COMPLAINT_WRITE,
+        }
+    ),
+    # Receives the complaints that reveal abuse, exploitation or a protection risk.
+    "protection_focal_point": frozenset(
+        {
+            P.REGISTRY_SUMMARY_READ,
+            P.PLACES_ADMIN_UNIT_READ,
+            P.ASSISTANCE_COMPLAINT_WRITE,
+            P.ASSISTANCE_COMPLAINT_SENSITIVE,
         }
     ),
     "viewer": frozenset({P.REGISTRY_SUMMARY_READ, P.PLACES_ADMIN_UNIT_READ}),

@@ -27,3 +27,9 @@ class Unauthorized(JatigiError):
 
 class ValidationFailed(JatigiError):
     status_code = 422
+
+
+class Conflict(JatigiError):
+    """The record is not in a state that allows this (a cycle already approved, a file applied twice)."""
+
+    status_code = 409

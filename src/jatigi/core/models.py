@@ -1,6 +1,7 @@
 """Import every domain's models so that the metadata is complete (Alembic, tests)."""
 
 from jatigi.accounts import models as accounts_models  # noqa: F401
+from jatigi.assistance import models as assistance_models  # noqa: F401
 from jatigi.core import audit, changes  # noqa: F401
 from jatigi.core.db import Base
 from jatigi.dedup import models as dedup_models  # noqa: F401

@@ -105,6 +105,9 @@ class Household(Base):
     deleted_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     delete_reason: Mapped[str | None] = mapped_column(sa.String(300))
     purge_after: Mapped[date | None] = mapped_column(sa.Date)
+    # The household has left the place where it is registered (whereabouts unknown or elsewhere):
+    # programmes hold its payments until it is found again.
+    departed_on: Mapped[date | None] = mapped_column(sa.Date)
 
     __table_args__ = (
         sa.UniqueConstraint("org_id", "source_uuid", name="uq_households_org_source"),
@@ -144,6 +147,7 @@ class Person(Base):
     documents: Mapped[list[str] | None] = mapped_column(sa.JSON)
     phone_sealed: Mapped[str | None] = mapped_column(sa.String(200))
     phone_index: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    deceased_on: Mapped[date | None] = mapped_column(sa.Date)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     deleted_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 

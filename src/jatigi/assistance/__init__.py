@@ -1,0 +1,1 @@
+"""Cash assistance: programmes, cycles, entitlements, payments, reconciliation, monitoring and feedback."""
