@@ -172,14 +172,15 @@ def age_at(birth_date: ColumnElement[Any], as_of: date) -> ColumnElement[int]:
 
 
 def registry_members(people: FromClause, as_of: date) -> Select:
-    """household_id and every stored member field of the living members, age on `as_of`."""
+    """household_id and every stored member field of the living members (neither removed nor
+    deceased), age on `as_of`."""
     c = people.c
     columns: list[ColumnElement] = [
         c.household_id, c.sex, age_at(c.birth_date, as_of).label("age"), c.relationship,
         c.school_attendance, c.specific_needs,
     ]
     columns += [c[f"wg_{domain}"] for domain in _WG]
-    return sa.select(*columns).where(c.deleted_at.is_(None))
+    return sa.select(*columns).where(c.deleted_at.is_(None), c.deceased_on.is_(None))
 
 
 def registry_households(households: FromClause, separated_relatives: FromClause) -> Select:
