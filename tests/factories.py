@@ -25,7 +25,7 @@ from jatigi.registry.records import ConsentRecord, HouseholdRecord, MovementReco
 accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PASSWORD = "correct horse battery"
-ROLES = ("admin", "im_officer", "registration_officer", "viewer")
+ROLES = ("admin", "im_officer", "registration_officer", "cash_officer", "protection_focal_point", "viewer")
 BAMAKO_COMMUNE_IV = "ML090104"
 MOPTI_COMMUNE = "ML050109"
 DOUENTZA = "ML050606"

@@ -26,7 +26,8 @@ def _rules() -> list[AccessRule]:
 
 def _url(rule: AccessRule, code: str) -> str:
     values = {"code": code, "pcode": "ML09", "agreement_id": "999999", "pair_id": "999999",
-              "assessment_id": "999999", "name": "protection", "run_id": "999999"}
+              "assessment_id": "999999", "name": "protection", "run_id": "999999",
+              "cycle_id": "999999"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], rule.path)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from jatigi.assistance.models import Cycle, Enrolment, Payment, Programme
 from jatigi.core.authz import Actor, Permission
-from jatigi.core.errors import ValidationFailed
+from jatigi.core.errors import NotFound, ValidationFailed
 from jatigi.core.i18n import N_, _
 from jatigi.places.service import names_of
 from jatigi.registry.models import Household
@@ -253,7 +253,7 @@ def _continuity_of(session: Session, actor: Actor, programme: Programme, ends: d
     if latest is None:
         return Continuity(programme.id, programme.code, programme.name, ends, count, 0, 0, None, None)
     name, run_id, text = latest
-    categories = vulnerable_categories(load_model(text, registry_catalogue()))
+    categories = _vulnerable(text)
     s = SCORES.c
     scored = (sa.select(sa.func.count(), sa.func.sum(sa.case(
         (sa.and_(s.excluded.is_(False), s.category.in_(categories)), 1), else_=0)))
@@ -262,6 +262,35 @@ def _continuity_of(session: Session, actor: Actor, programme: Programme, ends: d
     rescored, vulnerable = session.execute(scored).one()
     return Continuity(programme.id, programme.code, programme.name, ends, count, int(rescored or 0),
                       int(vulnerable or 0), name, run_id)
+
+
+def of_programme(*, session: Session, actor: Actor, programme: Programme) -> Continuity:
+    """One programme's continuity figures, whatever its end (see `continuity`)."""
+    actor.require(Permission.ASSISTANCE_PROGRAMME_READ)
+    return _continuity_of(session, actor, programme, programme_end(programme))
+
+
+def still_vulnerable(*, session: Session, actor: Actor, programme: Programme) -> tuple[Continuity, list[str]]:
+    """The programme's continuity figures and the codes of its households still vulnerable in the
+    latest run of its model; NotFound when it was not enrolled from a scoring run."""
+    figures = of_programme(session=session, actor=actor, programme=programme)
+    if figures.run_id is None:
+        raise NotFound(_("Programme {code} was not enrolled from a scoring run: no latest run tells who is still "
+                         "vulnerable.", code=programme.code))
+    codes = still_vulnerable_households(session=session, actor=actor, programme=programme, run_id=figures.run_id,
+                                        categories=categories_of(session, figures.run_id))
+    return figures, codes
+
+
+def _vulnerable(model_text: str) -> tuple[str, ...]:
+    return vulnerable_categories(load_model(model_text, registry_catalogue()))
+
+
+def categories_of(session: Session, run_id: int) -> tuple[str, ...]:
+    """The categories the model of run `run_id` counts as vulnerable (all but its lowest)."""
+    text = session.scalar(sa.select(ModelVersion.text).join(Run, Run.model_id == ModelVersion.id)
+                          .where(Run.id == run_id))
+    return _vulnerable(text) if text is not None else ()
 
 
 def still_vulnerable_households(*, session: Session, actor: Actor, programme: Programme,

@@ -59,7 +59,8 @@ class Enrolment(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id", ondelete="CASCADE"))
-    household_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("households.id"), index=True)
+    # A purged household leaves the programme; its payments stay, without it.
+    household_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("households.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(sa.String(10))  # vocab.ENROLMENT_SOURCES
     run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("targeting_runs.id"))
     score: Mapped[float | None] = mapped_column(sa.Float)  # the household's score in that run
@@ -111,13 +112,15 @@ class Payment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("assistance_cycles.id", ondelete="CASCADE"))
     programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id", ondelete="CASCADE"))
-    household_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("households.id"))
+    # NULL once the household is purged from the registry: the payment's amount and state stay, for the accounts.
+    household_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("households.id", ondelete="SET NULL"))
     # What the provider and the household see: unique, unguessable enough not to be made up.
     reference: Mapped[str] = mapped_column(code_string(40), unique=True)
     state: Mapped[str] = mapped_column(sa.String(12))  # vocab.PAYMENT_STATES
     hold_reason: Mapped[str | None] = mapped_column(sa.String(24))  # vocab.HOLD_REASONS
     amount: Mapped[int] = mapped_column(sa.BigInteger)  # the entitlement, FCFA
-    recipient_person_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("people.id"))
+    recipient_person_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("people.id", ondelete="SET NULL"),
+                                                            index=True)
     amount_paid: Mapped[int | None] = mapped_column(sa.BigInteger)
     paid_on: Mapped[date | None] = mapped_column(sa.Date)
     provider_status: Mapped[str | None] = mapped_column(sa.String(40))  # as the provider's report said
@@ -194,7 +197,8 @@ class PdmResponse(Base):
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
     cycle_id: Mapped[int] = mapped_column(sa.ForeignKey("assistance_cycles.id", ondelete="CASCADE"), index=True)
     payment_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("assistance_payments.id"))
-    household_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("households.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("households.id", ondelete="SET NULL"),
+                                                     index=True)
     source_uuid: Mapped[str | None] = mapped_column(sa.String(64))
     surveyed_on: Mapped[date] = mapped_column(sa.Date)
     enumerator: Mapped[str | None] = mapped_column(sa.String(120))
@@ -220,7 +224,8 @@ class Complaint(Base):
     code: Mapped[str] = mapped_column(code_string(16), unique=True)  # CMP-000001
     org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     programme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programmes.id"))
-    household_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("households.id"))
+    household_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("households.id", ondelete="SET NULL"),
+                                                     index=True)
     payment_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("assistance_payments.id"))
     channel: Mapped[str] = mapped_column(sa.String(20))  # vocab.CHANNELS
     category: Mapped[str] = mapped_column(sa.String(24))  # vocab.COMPLAINT_CATEGORIES

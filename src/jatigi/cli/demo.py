@@ -78,6 +78,13 @@ def _summary(result: service.BuildResult) -> None:
         console.print(_("Wrote {households} households, {people} people.",
                         households=households, people=people), highlight=False)
         console.print(_("Wrote {n} household assessments.", n=number(result.assessments)), highlight=False)
+        cash = result.assistance
+        if cash is not None:
+            console.print(_("Cash programme {code}: {enrolled} households enrolled, {cycles} monthly cycles "
+                            "(paid and reconciled, sent, prepared), {paid} payments made, {interviews} "
+                            "monitoring interviews, {complaints} complaints.", code=cash.programme,
+                            enrolled=number(cash.enrolled), cycles=cash.cycles, paid=number(cash.paid),
+                            interviews=number(cash.interviews), complaints=cash.complaints), highlight=False)
     logins = Table(_("User"), _("Organisation"), _("Role"), title=_("Demo log-ins"))
     for user in generator.DEMO_USERS:
         logins.add_row(user.username, user.org, _(ROLE_LABELS[user.role]))

@@ -26,6 +26,7 @@ def language_from_args(args: list[str]) -> str | None:
 # first. `--lang`, else JATIGI_LANG, else French; the `--lang` option below then sets it again.
 set_language(language_from_args(sys.argv[1:]) or os.environ.get("JATIGI_LANG"))
 
+from jatigi.cli import assistance as assistance_cli  # noqa: E402
 from jatigi.cli import audit as audit_cli  # noqa: E402
 from jatigi.cli import db as db_cli  # noqa: E402
 from jatigi.cli import dedup as dedup_cli  # noqa: E402
@@ -64,4 +65,6 @@ app.add_typer(export_cli.app, name="export", help=_("Minimised exports: CSV, XLS
 app.add_typer(dedup_cli.app, name="dedup", help=_("Duplicate people: in any list, in the registry, across agencies."))
 app.add_typer(targeting_cli.app, name="targeting",
               help=_("Targeting by vulnerability: assessment indicators, models, scoring."))
+app.add_typer(assistance_cli.app, name="assistance",
+              help=_("Cash assistance: programmes, cycles, payments, complaints and monitoring."))
 app.command("serve", help=_("Serve the web application and the JSON API (/api/v1)."))(serve_cli.serve)

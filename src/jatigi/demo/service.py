@@ -27,6 +27,7 @@ from jatigi.core.errors import JatigiError
 from jatigi.core.i18n import _
 from jatigi.demo import duplicates, generator
 from jatigi.demo.assessments import build_assessments
+from jatigi.demo.assistance import AssistanceResult, build_assistance
 from jatigi.places.models import AdminUnit
 from jatigi.places.service import load_gazetteer
 from jatigi.registry.models import Household, ImportBatch, RecordVersion
@@ -65,6 +66,7 @@ class BuildResult:
     by_org: dict[str, int] = field(default_factory=dict)
     skipped_existing: int = 0
     assessments: int = 0
+    assistance: AssistanceResult | None = None
 
 
 def cod_directory(explicit: Path | None = None) -> Path | None:
@@ -236,6 +238,8 @@ def build(*, session: Session, actor: Actor, households: int = 2000, seed: int =
     step(_("Writing assessments…"))
     result.assessments = build_assessments(session=session, batch_ids=list(batches.values()), seed=seed)
     refresh_statistics(session, (*REGISTRY_TABLES, "assessments"))
+    step(_("Scoring, and a cash programme with three monthly cycles…"))
+    result.assistance = build_assistance(session=session, households=sum(counts.values()), seed=seed)
     result.households = sum(counts.values())
     result.people = sum(people.values())
     result.by_org = {acr: n for acr, n in counts.items() if n}

@@ -46,6 +46,8 @@ MEMBER_FIELDS = {f.name: f for f in form_spec.MEMBERS.fields}
 MEMBER_REQUIRED = frozenset({"given_name", "family_name", "sex", "relationship"})
 FORMER_HEAD = form_spec.Field("former_head_relationship", "select_one",
                               N_("If this member becomes the head, the current head becomes"), "former_head")
+DECEASED = form_spec.Field("deceased_on", "date", N_("Died on"),
+                           hint=N_("Cash programmes hold the household's payments when its head has died."))
 CONSENT_FORM = (
     form_spec.Field("purpose", "select_one", N_("Purpose"), "consent_purpose"),
     form_spec.Field("given", "select_one", N_("Consent given"), "yes_no"),
@@ -110,6 +112,7 @@ def _member_now(p: Person, phone: str | None) -> Values:
     elif p.birth_date:
         values["birth_date"] = p.birth_date.isoformat()
     values["member_phone"] = shown_phone(phone)
+    values["deceased_on"] = p.deceased_on.isoformat() if p.deceased_on else ""
     return values
 
 
@@ -133,7 +136,7 @@ def _member_page(request: Request, session: Session, d: service.HouseholdDetail,
                   phone_hidden=phone_hidden, conflict=conflict, refusal=refusal, remove_failed=bool(remove_error),
                   member_main=[MEMBER_FIELDS[n] for n in MEMBER_MAIN], member_wg=[MEMBER_FIELDS[n] for n in MEMBER_WG],
                   member_needs=MEMBER_FIELDS["specific_needs"], member_documents=MEMBER_FIELDS["documents"],
-                  former_head=FORMER_HEAD, required=MEMBER_REQUIRED, **context)
+                  former_head=FORMER_HEAD, deceased=DECEASED, required=MEMBER_REQUIRED, **context)
 
 
 def _member_of(d: service.HouseholdDetail, line: str) -> Person:
@@ -149,13 +152,16 @@ def _posted_member(form: FormData, phone_hidden: bool) -> tuple[Values, dict[str
     is replaced only by a new number, never erased by the empty field."""
     values = _read(form, form_spec.MEMBERS.fields)
     values["former_head_relationship"] = str(form.get("former_head_relationship") or "").strip()
+    if "deceased_on" in form:
+        values["deceased_on"] = str(form.get("deceased_on") or "").strip()
     sent = _raw({k: v for k, v in values.items() if k != "former_head_relationship"})
     if phone_hidden and not values["member_phone"]:
         del sent["member_phone"]
     return values, sent
 
 
-_MEMBER_LABELS = {f.name: f.label for f in form_spec.MEMBERS.fields} | {FORMER_HEAD.name: FORMER_HEAD.label}
+_MEMBER_LABELS = ({f.name: f.label for f in form_spec.MEMBERS.fields} | {FORMER_HEAD.name: FORMER_HEAD.label}
+                  | {DECEASED.name: DECEASED.label})
 _MEMBER_NAMES = set(_MEMBER_LABELS)
 
 

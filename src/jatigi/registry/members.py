@@ -135,6 +135,12 @@ def _member_values(checker: Checker, values: dict[str, Any], current: Person | N
     }
     if "member_phone" in values:
         out["phone"] = record.phone
+    if "deceased_on" in values:
+        died = checker.day(row, "deceased_on")
+        if died is not None and born is not None and died < born:
+            checker.add(row, "deceased_on", died, _("The day of death is before the birth ({date}).",
+                                                    date=born.isoformat()))
+        out["deceased_on"] = died
     return out
 
 

@@ -162,6 +162,7 @@ class HouseholdOut(BaseModel):
     head_sex: str | None
     registered_on: date
     enumerator: str | None
+    departed_on: date | None = None  # left the place where it is registered: programmes hold its payments
     version: int
     created_at: datetime
     updated_at: datetime
@@ -186,6 +187,7 @@ class MemberOut(BaseModel):
     school_attendance: str | None
     specific_needs: list[str] | None
     documents: list[str] | None
+    deceased_on: date | None = None
     phone: str | None = None
 
 

@@ -287,7 +287,7 @@ EDITABLE = {
     "origin_pcode": "pcode", "displacement_date": "date", "arrival_date": "date",
     "living_arrangement": "living_arrangement", "households_in_dwelling": "int_dwelling",
     "monthly_rent_xof": "int_rent", "rent_arrears_xof": "int_arrears", "intention": "intention",
-    "priority_needs": "needs", "phone": "phone",
+    "priority_needs": "needs", "phone": "phone", "departed_on": "date",
 }
 
 

@@ -192,6 +192,7 @@ class MemberRow:
     disability: list[str] | None  # domains with a lot of difficulty or more; None when not asked
     school: str
     needs: list[tuple[str, str]]
+    died: str | None = None  # the day of death, as shown
 
 
 def _member_rows(members: Iterable[Any]) -> list[MemberRow]:
@@ -208,6 +209,7 @@ def _member_rows(members: Iterable[Any]) -> list[MemberRow]:
             estimated=bool(p.age_estimated), relationship=_label(vocab.RELATIONSHIPS, p.relationship),
             disability=disability, school=_label(vocab.SCHOOL_ATTENDANCE, p.school_attendance),
             needs=[(c, _label(vocab.SPECIFIC_NEEDS, c)) for c in p.specific_needs or []],
+            died=day(p.deceased_on) if p.deceased_on else None,
         ))
     return rows
 
@@ -227,7 +229,8 @@ _MORE_LABELS = {
     "current_admin1": N_("Region (P-code)"), "registered_on": N_("Registered on"),
     "enumerator": N_("Name of the enumerator who took consent"), "deleted_at": N_("Deleted on"),
     "deleted_by": N_("Deleted by"), "delete_reason": N_("Reason for deletion"), "purge_after": N_("Erased after"),
-    "code": N_("Code"),
+    "code": N_("Code"), "departed_on": N_("Left on (whereabouts unknown or elsewhere)"),
+    "deceased_on": N_("Died on"),
 }
 _FIELD_LABELS = {f.name: f.label for g in form_spec.MAIN_GROUPS for f in g.fields} | _MORE_LABELS | PART_LABELS
 
@@ -532,7 +535,10 @@ def household_page(code: str, request: Request, session: SessionDep, actor: Read
     return _household_page(request, session, actor, code)
 
 
-EDIT_FIELDS = tuple(f for f in form_spec.HOUSEHOLD.fields if f.name in service.EDITABLE)
+DEPARTED = form_spec.Field("departed_on", "date", N_("Left on (whereabouts unknown or elsewhere)"),
+                           hint=N_("The day the household left the place where it is registered; cash programmes "
+                                   "hold its payments until this is cleared."))
+EDIT_FIELDS = (*(f for f in form_spec.HOUSEHOLD.fields if f.name in service.EDITABLE), DEPARTED)
 EDIT_REQUIRED = frozenset({"population_group", "current_pcode", "living_arrangement"})
 
 

@@ -114,8 +114,10 @@ class Score(Base):
     __tablename__ = "targeting_scores"
     # A simulation counts a run's households by group and score from this index alone, without
     # sorting them: a million households in well under a second.
+    # Purging a household deletes its scores: found by this index, not by reading every run's scores.
     __table_args__ = (sa.Index("ix_targeting_scores_groups", "run_id", "population_group", "head_sex", "admin1",
-                               "score", "excluded", "category", "not_assessed", "household_id"),)
+                               "score", "excluded", "category", "not_assessed", "household_id"),
+                      sa.Index("ix_targeting_scores_household_id", "household_id"))
 
     run_id: Mapped[int] = mapped_column(sa.ForeignKey("targeting_runs.id", ondelete="CASCADE"), primary_key=True)
     household_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("households.id", ondelete="CASCADE"),

@@ -7,6 +7,7 @@ document is at /api/v1/openapi.json for integrations.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,10 @@ API_PREFIX = "/api/v1"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # imports: a large Kobo export fits
 MAX_BODY_BYTES = 5 * 1024 * 1024  # any other request
 UPLOAD_PATHS = frozenset({API_PREFIX + "/imports", "/imports", "/admin/places"})
+# Uploads under a record's path: a provider's report, a list of households to enrol.
+# Pages (the cycle's "reconcile" form, the programme's "enrol from a list" form) and the API alike.
+UPLOAD_PATTERN = re.compile("(?:" + re.escape(API_PREFIX) + r")?/assistance/(cycles/[^/]+/reconcile|"
+                            r"programmes/[^/]+/enrolments/upload|programmes/[^/]+/enrol/list)")
 
 
 def _version() -> str:
@@ -110,7 +115,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "").rstrip("/")
-        limit = self.upload_limit if path in UPLOAD_PATHS else self.body_limit
+        limit = self.upload_limit if path in UPLOAD_PATHS or UPLOAD_PATTERN.fullmatch(path) else self.body_limit
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             exc = self._too_large(limit)
@@ -331,6 +336,8 @@ def _page_routers() -> list[APIRouter]:
     from jatigi.accounts.admin_views import router as admin_pages
     from jatigi.accounts.views import router as accounts_pages
     from jatigi.analytics.views import router as dashboard_pages
+    from jatigi.assistance.complaint_views import router as complaint_pages
+    from jatigi.assistance.views import router as assistance_pages
     from jatigi.dedup.views import router as dedup_pages
     from jatigi.places.views import router as places_pages
     from jatigi.registry.import_views import router as import_pages
@@ -342,12 +349,15 @@ def _page_routers() -> list[APIRouter]:
     from jatigi.targeting.run_views import router as run_pages
 
     return [accounts_pages, dashboard_pages, registry_pages, member_pages, import_pages, admin_pages, places_pages,
-            dedup_pages, targeting_model_pages, assessment_pages, run_pages, explain_pages]
+            dedup_pages, targeting_model_pages, assessment_pages, run_pages, explain_pages, complaint_pages,
+            assistance_pages]
 
 
 def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int = MAX_BODY_BYTES,
                admit: int = ADMITTED) -> FastAPI:
     from jatigi.accounts.api import router as accounts_router
+    from jatigi.assistance.api import routers as assistance_routers
+    from jatigi.assistance.complaint_api import router as complaints_router
     from jatigi.dedup.api import router as dedup_router
     from jatigi.places.api import router as places_router
     from jatigi.registry.api import router as registry_router
@@ -389,11 +399,15 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
                 "duplicates": f"{API_PREFIX}/dedup/pairs",
                 "targeting_models": f"{API_PREFIX}/targeting/models",
                 "targeting_runs": f"{API_PREFIX}/targeting/runs",
+                "complaints": f"{API_PREFIX}/complaints",
+                "assistance_programmes": f"{API_PREFIX}/assistance/programmes",
+                "assistance_providers": f"{API_PREFIX}/assistance/providers",
+                "assistance_coverage": f"{API_PREFIX}/assistance/coverage",
             },
         }
 
     for router in (accounts_router, registry_router, places_router, dedup_router, targeting_models_router,
-                   assessment_router, targeting_runs_router):
+                   assessment_router, targeting_runs_router, complaints_router, *assistance_routers):
         include_api_router(app, router, API_PREFIX)
 
     # Middleware added last runs first: the body limit needs the language for its message.

@@ -25,7 +25,7 @@ from jatigi.core import i18n
 from jatigi.core.authz import Actor, Permission
 
 _SRC = Path(__file__).resolve().parent.parent
-DOMAINS = ("web", "accounts", "analytics", "registry", "places", "dedup", "targeting")
+DOMAINS = ("web", "accounts", "analytics", "registry", "places", "dedup", "targeting", "assistance")
 
 
 _CALL = (("name", "_"), ("lparen", None), ("string", None), ("rparen", None))
@@ -84,6 +84,8 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str, str]]:
         ("/imports", i18n.N_("Import"), Permission.REGISTRY_IMPORT_RUN),
         ("/dedup", i18n.N_("Duplicates"), Permission.DEDUP_REVIEW),
         ("/targeting", i18n.N_("Targeting"), Permission.TARGETING_RUN_READ),
+        ("/assistance", i18n.N_("Assistance"), Permission.ASSISTANCE_PROGRAMME_READ),
+        ("/complaints", i18n.N_("Complaints"), Permission.ASSISTANCE_COMPLAINT_WRITE),
         ("/admin", i18n.N_("Administration"), Permission.ACCOUNTS_USER_READ),
     ]
     if actor is None:

@@ -127,7 +127,7 @@ def upgrade() -> None:
     sa.Column('exited_at', sa.DateTime(), nullable=True),
     sa.Column('exit_reason', sa.String(length=300), nullable=True),
     sa.ForeignKeyConstraint(['enrolled_by'], ['users.id'], name=op.f('fk_programme_enrolments_enrolled_by_users')),
-    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_programme_enrolments_household_id_households')),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_programme_enrolments_household_id_households'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['programme_id'], ['programmes.id'], name=op.f('fk_programme_enrolments_programme_id_programmes'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['run_id'], ['targeting_runs.id'], name=op.f('fk_programme_enrolments_run_id_targeting_runs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_programme_enrolments')),
@@ -160,7 +160,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=False),
     sa.Column('programme_id', sa.Integer(), nullable=False),
-    sa.Column('household_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('household_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('reference', sa.String(length=40).with_variant(sa.String(length=40, collation='C'), 'postgresql'), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('hold_reason', sa.String(length=24), nullable=True),
@@ -173,9 +173,9 @@ def upgrade() -> None:
     sa.Column('reissue_of', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['assistance_cycles.id'], name=op.f('fk_assistance_payments_cycle_id_assistance_cycles'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_assistance_payments_household_id_households')),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_assistance_payments_household_id_households'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['programme_id'], ['programmes.id'], name=op.f('fk_assistance_payments_programme_id_programmes'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['recipient_person_id'], ['people.id'], name=op.f('fk_assistance_payments_recipient_person_id_people')),
+    sa.ForeignKeyConstraint(['recipient_person_id'], ['people.id'], name=op.f('fk_assistance_payments_recipient_person_id_people'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['reconciliation_id'], ['payment_reconciliations.id'], name=op.f('fk_assistance_payments_reconciliation_id_payment_reconciliations')),
     sa.ForeignKeyConstraint(['reissue_of'], ['assistance_payments.id'], name=op.f('fk_assistance_payments_reissue_of_assistance_payments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assistance_payments')),
@@ -188,6 +188,7 @@ def upgrade() -> None:
                               postgresql_where=sa.text('reissue_of IS NULL'))
         batch_op.create_index('ix_assistance_payments_cycle_state', ['cycle_id', 'state'], unique=False)
         batch_op.create_index('ix_assistance_payments_household_state', ['household_id', 'state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_assistance_payments_recipient_person_id'), ['recipient_person_id'], unique=False)
 
     op.create_table('complaints',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -215,7 +216,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assigned_to'], ['users.id'], name=op.f('fk_complaints_assigned_to_users')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_complaints_created_by_users')),
-    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_complaints_household_id_households')),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_complaints_household_id_households'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_complaints_org_id_organisations')),
     sa.ForeignKeyConstraint(['payment_id'], ['assistance_payments.id'], name=op.f('fk_complaints_payment_id_assistance_payments')),
     sa.ForeignKeyConstraint(['programme_id'], ['programmes.id'], name=op.f('fk_complaints_programme_id_programmes')),
@@ -223,6 +224,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('code', name=op.f('uq_complaints_code'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaints_household_id'), ['household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_org_id'), ['org_id'], unique=False)
 
     op.create_table('pdm_responses',
@@ -230,7 +232,7 @@ def upgrade() -> None:
     sa.Column('org_id', sa.Integer(), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('household_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('household_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('source_uuid', sa.String(length=64), nullable=True),
     sa.Column('surveyed_on', sa.Date(), nullable=False),
     sa.Column('enumerator', sa.String(length=120), nullable=True),
@@ -246,7 +248,7 @@ def upgrade() -> None:
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_pdm_responses_created_by_users')),
     sa.ForeignKeyConstraint(['cycle_id'], ['assistance_cycles.id'], name=op.f('fk_pdm_responses_cycle_id_assistance_cycles'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_pdm_responses_household_id_households')),
+    sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_pdm_responses_household_id_households'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_pdm_responses_org_id_organisations')),
     sa.ForeignKeyConstraint(['payment_id'], ['assistance_payments.id'], name=op.f('fk_pdm_responses_payment_id_assistance_payments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pdm_responses')),
@@ -298,10 +300,12 @@ def downgrade() -> None:
     op.drop_table('pdm_responses')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaints_org_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_household_id'))
 
     op.drop_table('complaints')
     with op.batch_alter_table('assistance_payments', schema=None) as batch_op:
         batch_op.drop_index('ix_assistance_payments_household_state')
+        batch_op.drop_index(batch_op.f('ix_assistance_payments_recipient_person_id'))
         batch_op.drop_index('ix_assistance_payments_cycle_state')
         batch_op.drop_index('uq_assistance_payments_cycle_household')
 

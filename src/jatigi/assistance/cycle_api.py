@@ -1,0 +1,154 @@
+"""The JSON API of cycles: a programme's cycles, the next one, one cycle's counts (held by reason,
+totals) and history; prepare, approve (by another person), reject, cancel; its payment lines; one
+household's entitlement in it; its post-distribution monitoring indicators.
+
+Thin: assistance.cycles, payment_lines, entitlement and pdm check permissions, keep a cycle to its
+programme's organisation (anybody else gets "not found") and audit.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from jatigi.assistance import cycles, payment_lines, pdm, programmes
+from jatigi.assistance.entitlement import explain
+from jatigi.assistance.models import Cycle, Payment, Programme
+from jatigi.assistance.policies import get_cycle
+from jatigi.assistance.schemas import (
+    MAX_ID,
+    REFUSED,
+    CycleDetailOut,
+    CycleOut,
+    EntitlementOut,
+    PaymentPage,
+    PdmOut,
+    ReasonIn,
+    cycle_detail_out,
+    cycle_out,
+    entitlement_out,
+    payment_out,
+    pdm_out,
+    refused,
+)
+from jatigi.core.authz import Actor, Permission
+from jatigi.core.i18n import _
+from jatigi.web.deps import SessionDep, require
+
+router = APIRouter(tags=["assistance"])
+
+Reader = Annotated[Actor, Depends(require(Permission.ASSISTANCE_PROGRAMME_READ))]
+Preparer = Annotated[Actor, Depends(require(Permission.ASSISTANCE_CYCLE_PREPARE))]
+Approver = Annotated[Actor, Depends(require(Permission.ASSISTANCE_CYCLE_APPROVE))]
+Code = Annotated[str, Path(max_length=16, description="The programme's code, such as PRG-0001.")]
+CycleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The cycle's id (as listed by the programme's cycles).")]
+MAX_OFFSET = 2**62
+
+
+def _out(session: Session, cycle: Cycle) -> CycleOut:
+    programme = session.get(Programme, cycle.programme_id)
+    assert programme is not None
+    return CycleOut(**cycle_out(cycle, programme))
+
+
+@router.get("/assistance/programmes/{code}/cycles", response_model=list[CycleOut])
+def list_cycles(code: Code, session: SessionDep, actor: Reader) -> list[CycleOut]:
+    """The programme's cycles in order, each with its counts as prepared."""
+    programme, found = cycles.list_cycles(session=session, actor=actor, ref=code)
+    return [CycleOut(**cycle_out(c, programme)) for c in found]
+
+
+@router.post("/assistance/programmes/{code}/cycles", response_model=CycleOut, status_code=status.HTTP_201_CREATED)
+def create_cycle(code: Code, session: SessionDep, actor: Preparer) -> CycleOut:
+    """The programme's next cycle, in draft, for the next month of its planned duration (409 past the last one)."""
+    return _out(session, cycles.create_cycle(session=session, actor=actor, ref=code))
+
+
+@router.get("/assistance/cycles/{cycle_id}", response_model=CycleDetailOut)
+def get_cycle_(cycle_id: CycleId, session: SessionDep, actor: Reader) -> CycleDetailOut:
+    """One cycle: households due and held by reason, totals, the payments by state now, who did what."""
+    return cycle_detail_out(cycles.read_cycle(session=session, actor=actor, ref=cycle_id))
+
+
+@router.post("/assistance/cycles/{cycle_id}/prepare", response_model=CycleOut)
+def prepare(cycle_id: CycleId, session: SessionDep, actor: Preparer) -> CycleOut:
+    """Write the cycle's lines: each enrolled household due with its amount, or held with the reason, and the
+    re-issues of earlier failed payments. A draft or rejected cycle only (409 otherwise)."""
+    return _out(session, cycles.prepare(session=session, actor=actor, ref=cycle_id))
+
+
+@router.post("/assistance/cycles/{cycle_id}/approve", response_model=CycleOut)
+def approve(cycle_id: CycleId, session: SessionDep, actor: Approver) -> CycleOut:
+    """Approve a prepared cycle; it is then locked. Refused (403) to whoever prepared it: four eyes."""
+    return _out(session, cycles.approve(session=session, actor=actor, ref=cycle_id))
+
+
+def _reason(body: ReasonIn | None) -> str:
+    return ((body.reason if body is not None else None) or "").strip()
+
+
+@router.post("/assistance/cycles/{cycle_id}/reject", response_model=CycleOut, responses=REFUSED)
+def reject(cycle_id: CycleId, session: SessionDep, actor: Approver,
+           body: ReasonIn | None = None) -> CycleOut | JSONResponse:
+    """Send a prepared cycle back, with what must be corrected; it can be prepared again."""
+    reason = _reason(body)
+    if not reason:
+        get_cycle(session, actor, cycle_id)
+        return refused([("reason", _("Say why the cycle is rejected."))])
+    return _out(session, cycles.reject(session=session, actor=actor, ref=cycle_id, reason=reason))
+
+
+@router.post("/assistance/cycles/{cycle_id}/cancel", response_model=CycleOut, responses=REFUSED)
+def cancel(cycle_id: CycleId, session: SessionDep, actor: Preparer,
+           body: ReasonIn | None = None) -> CycleOut | JSONResponse:
+    """Cancel a cycle not yet sent, with the reason: its lines are removed (once approved, its due payments are
+    cancelled and kept)."""
+    reason = _reason(body)
+    if not reason:
+        get_cycle(session, actor, cycle_id)
+        return refused([("reason", _("Say why the cycle is cancelled."))])
+    return _out(session, cycles.cancel(session=session, actor=actor, ref=cycle_id, reason=reason))
+
+
+@router.get("/assistance/cycles/{cycle_id}/payments", response_model=PaymentPage, responses=REFUSED)
+def payments(cycle_id: CycleId, session: SessionDep, actor: Reader,
+             state: str = Query("", max_length=12, description="held, due, sent, paid, failed, unclaimed, reissued "
+                                                               "or cancelled."),
+             hold_reason: str = Query("", max_length=24, description="Only lines held for this reason."),
+             limit: int = Query(100, ge=1, le=payment_lines.MAX_PAGE),
+             offset: int = Query(0, ge=0, le=MAX_OFFSET)) -> PaymentPage | JSONResponse:
+    """The cycle's payment lines (households you may see), by household code; the read is audited."""
+    problems = payment_lines.check_filters(state, hold_reason)
+    if problems:
+        get_cycle(session, actor, cycle_id)
+        return refused(problems, {"state": state, "hold_reason": hold_reason})
+    cycle, _programme, total, lines = payment_lines.payment_lines(
+        session=session, actor=actor, ref=cycle_id, state=state or None, hold_reason=hold_reason or None,
+        limit=limit, offset=offset)
+    return PaymentPage(cycle_id=cycle.id, total=total, limit=limit, offset=offset,
+                       items=[payment_out(line) for line in lines])
+
+
+@router.get("/assistance/cycles/{cycle_id}/entitlement", response_model=EntitlementOut)
+def entitlement(cycle_id: CycleId, session: SessionDep, actor: Reader,
+                household: str = Query(min_length=1, max_length=20, description="The household's code.")
+                ) -> EntitlementOut:
+    """How the household's amount is made up under the programme's formula, from its data as they are now, beside
+    its line in the cycle as prepared; the read is audited."""
+    cycle, programme = get_cycle(session, actor, cycle_id)
+    e = explain(session=session, actor=actor, formula=programmes.formula_of(programme), code=household)
+    line = session.scalar(sa.select(Payment).where(Payment.cycle_id == cycle.id, Payment.household_id == e.household.id,
+                                                   Payment.reissue_of.is_(None)))
+    return entitlement_out(e, programme, line)
+
+
+@router.get("/assistance/cycles/{cycle_id}/pdm", response_model=PdmOut)
+def monitoring(cycle_id: CycleId, session: SessionDep, actor: Reader) -> PdmOut:
+    """The cycle's post-distribution monitoring indicators: received, full amount, on time, safe, asked to pay,
+    satisfied, and what the money was spent on (counts rather than percentages under five interviews)."""
+    return pdm_out(pdm.indicators(session, actor, cycle_id))
+
