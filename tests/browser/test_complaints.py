@@ -52,7 +52,7 @@ def test_record_find_and_resolve_a_complaint(page: Page, base_url: str, paid: fd
 
     page.get_by_label("Ce que la personne a dit").fill("Le paiement de juin n'est jamais arrivé.\nElle a trois enfants.")
     page.get_by_role("button", name="Enregistrer la plainte").click()
-    expect(page.locator("h1")).to_have_text(re.compile(r"^Plainte CMP-\d{6}$"))
+    expect(page.locator("h1")).to_have_text(re.compile(r"^Plainte CMP-[A-Z0-9]{8}$"))
     code = page.locator("h1").inner_text().split()[-1]
     expect(page.locator("#description")).to_have_text("Le paiement de juin n'est jamais arrivé.\nElle a trois enfants.")
     expect(page.locator("#facts")).to_contain_text(paid.households[1])

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from jatigi.assistance.models import Cycle, Enrolment, Payment, Programme, Reconciliation
 from jatigi.core.audit import AuditEvent
 from jatigi.core.db import session_scope
+from jatigi.registry import service as registry
 from jatigi.targeting import runs
 from jatigi.targeting.scope import Scope
 from jatigi.web.app import create_app
@@ -178,6 +179,14 @@ def test_a_cash_officer_runs_a_cycle_end_to_end(client: TestClient, world: World
     assert {r["Currency"] for r in rows} == {"XOF"} and all(r["MSISDN"].startswith("223") for r in rows)
     resent = client.post(f"{API}/cycles/{cycle['id']}/export", json={"provider": "orange_money"}, headers=carla)
     assert resent.content == exported.content  # a lost file: the same lines again, nothing changes
+    assert resent.headers["x-payments-cancelled"] == "0"
+    # Sent to Orange Money: never paid through another provider as well.
+    twice_paid = client.post(f"{API}/cycles/{cycle['id']}/export", json={"provider": "cash_distribution"},
+                             headers=carla)
+    assert twice_paid.status_code == 409 and "was sent to Orange Money (orange_money)" in twice_paid.json()["detail"]
+    other_report = client.post(f"{API}/cycles/{cycle['id']}/reconcile", data={"provider": "cash_distribution"},
+                               files={"file": ("r.csv", _report([]), "text/csv")}, headers=carla)
+    assert other_report.status_code == 409 and "reconciled with that provider only" in other_report.json()["detail"]
 
     refs = _references(client, world, cycle["id"])
     report = _report([(refs["Awa"], "SUCCESS", "27500"), (refs["Binta"], "FAILED", ""),
@@ -243,6 +252,39 @@ def test_rejected_cycles_are_prepared_again_and_states_are_kept(client: TestClie
     assert _problem(blank) == ("reason", "Say why the cycle is cancelled.")
     assert _ok(client.post(f"{API}/cycles/{second['id']}/cancel", json={"reason": "Doublon"},
                            headers=carla))["state"] == "cancelled"
+
+
+def test_an_approved_cycle_is_sent_back_and_a_reconciled_one_closed(client: TestClient, world: World,
+                                                                    engine: sa.Engine) -> None:
+    carla, cindy = world.auth(d.CASH), world.auth(d.APPROVER)
+    _code, cycle_id = _prepared_cycle(client, world)
+    early = client.post(f"{API}/cycles/{cycle_id}/close", headers=carla)
+    assert early.status_code == 409 and "This cycle is prepared and cannot become closed" in early.json()["detail"]
+    _ok(client.post(f"{API}/cycles/{cycle_id}/approve", headers=cindy))
+    mine = client.post(f"{API}/cycles/{cycle_id}/reject", json={"reason": "Oubli"}, headers=carla)
+    assert mine.status_code == 403 and "another person must send it back once approved" in mine.json()["detail"]
+    back = _ok(client.post(f"{API}/cycles/{cycle_id}/reject", json={"reason": "Loyer de Binta"}, headers=cindy))
+    assert (back["state"], back["approved_at"]) == ("rejected", None)
+    _ok(client.post(f"{API}/cycles/{cycle_id}/prepare", headers=carla))
+    _ok(client.post(f"{API}/cycles/{cycle_id}/approve", headers=cindy))
+
+    with session_scope(engine) as s:  # what exporting and reconciling do
+        s.execute(sa.update(Payment).where(Payment.cycle_id == cycle_id, Payment.state == "due")
+                  .values(state="paid", amount_paid=Payment.amount))
+        s.execute(sa.update(Cycle).where(Cycle.id == cycle_id).values(state="reconciled"))
+    refused = client.post(f"{API}/cycles/{cycle_id}/close", headers=world.auth(d.IM))
+    assert refused.status_code == 403 and "assistance:payment:reconcile" in refused.json()["detail"]
+    assert client.post(f"{API}/cycles/{cycle_id}/close", headers=world.auth(d.OTHER)).status_code == 404
+    assert _problem(client.post(f"{API}/cycles/{cycle_id}/close", json={"note": "x" * 501}, headers=carla))[0] \
+        == "note"
+    closed = _ok(client.post(f"{API}/cycles/{cycle_id}/close", json={"note": "Rapport final reçu"}, headers=carla))
+    assert closed["state"] == "closed" and closed["closed_at"] is not None
+    again = client.post(f"{API}/cycles/{cycle_id}/close", headers=carla)
+    assert again.status_code == 409 and "it can no longer change" in again.json()["detail"]
+    history = _ok(client.get(f"{API}/cycles/{cycle_id}", headers=world.auth(d.IM)))["history"]
+    moves = [(t["from_state"], t["to_state"], t["reason"]) for t in history]
+    assert ("approved", "rejected", "Loyer de Binta") in moves and moves[-1] == ("reconciled", "closed",
+                                                                                 "Rapport final reçu")
 
 
 def test_each_role_is_refused_what_it_may_not_do(client: TestClient, world: World, engine: sa.Engine) -> None:
@@ -344,3 +386,22 @@ def test_bad_input_is_refused_with_the_field_and_nothing_is_written(client: Test
         assert set(s.scalars(sa.select(Payment.state))) == {"sent", "held"}
         assert s.scalar(sa.select(sa.func.count()).select_from(Enrolment)) == 4
     assert count_rows(engine, Reconciliation) == 0
+
+
+def test_an_export_cancels_the_lines_of_households_removed_after_approval(client: TestClient, world: World,
+                                                                          engine: sa.Engine) -> None:
+    _code, cycle_id = _prepared_cycle(client, world)
+    _ok(client.post(f"{API}/cycles/{cycle_id}/approve", headers=world.auth(d.APPROVER)))
+    with session_scope(engine) as s:
+        registry.delete_household(session=s, actor=f.actor(s, d.ADMIN), code=world.households["Binta"],
+                                  reason="Doublon")
+    exported = client.post(f"{API}/cycles/{cycle_id}/export", json={"provider": "orange_money"},
+                           headers=world.auth(d.CASH))
+    assert exported.status_code == 200, exported.text
+    assert (exported.headers["x-payment-lines"], exported.headers["x-payment-total"]) == ("2", "32500")
+    assert exported.headers["x-payments-cancelled"] == "1"
+    assert exported.headers["x-payments-cancelled-reasons"] == "removed=1"
+    with session_scope(engine) as s:
+        states = dict(s.execute(sa.select(Payment.state, sa.func.count()).where(Payment.cycle_id == cycle_id)
+                                .group_by(Payment.state)).all())
+    assert states == {"sent": 2, "cancelled": 1, "held": 1}

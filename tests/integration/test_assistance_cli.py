@@ -150,3 +150,36 @@ def test_refusals_in_french_and_what_another_organisation_sees(codes: dict[str, 
     with session_scope(engine) as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Enrolment)) == 0
         assert s.scalar(sa.select(sa.func.count()).select_from(Cycle)) == 0
+
+
+def test_a_named_person_prepares_another_sends_back_an_approved_cycle_and_a_reconciled_one_is_closed(
+        engine: sa.Engine) -> None:
+    from jatigi.assistance import cycles, enrolment
+
+    with session_scope(engine) as s:
+        d.people(s)
+        prog = d.programme(s, modality="cash_in_hand")
+        enrolment.enrol_household(session=s, actor=f.actor(s, d.CASH), ref=prog.code, code=d.household(s, "Awa"))
+        cycles.create_cycle(session=s, actor=f.actor(s, d.CASH), ref=prog.code)
+    nobody = refused("cycles", "prepare", "PRG-0001/1", user=None)
+    assert nobody == ("Error: A cycle is prepared by a named person, not by the system account (another person then "
+                      "approves it): say who prepares it with --as USER or JATIGI_USER.")
+    ok("cycles", "prepare", "PRG-0001/1")
+    ok("cycles", "approve", "PRG-0001/1", user=d.APPROVER)
+    four_eyes = refused("cycles", "reject", "PRG-0001/1", "--reason", "Oubli")
+    assert "You prepared cycle 1 of PRG-0001: another person must send it back once approved" in four_eyes
+    assert "Cycle 1 rejected: prepare it again once corrected." in ok("cycles", "reject", "PRG-0001/1", "--reason",
+                                                                      "Montant à revoir", user=d.APPROVER)
+    ok("cycles", "prepare", "PRG-0001/1")
+    ok("cycles", "approve", "PRG-0001/1", user=d.APPROVER)
+    with session_scope(engine) as s:  # what exporting and reconciling do
+        s.execute(sa.update(Payment).where(Payment.state == "due").values(state="paid", amount_paid=Payment.amount))
+        s.execute(sa.update(Cycle).values(state="reconciled"))
+    assert "assistance:payment:reconcile" in refused("cycles", "close", "PRG-0001/1", user=d.IM)
+    closed = ok("cycles", "close", "PRG-0001/1", "--note", "Rapport final reçu")
+    assert "Cycle 1 closed: no report can be applied to it any more." in closed
+    shown = ok("cycles", "show", "PRG-0001/1", user=d.IM)
+    assert "2025-01: Closed" in shown and "Closed on" in shown
+    assert "This cycle is closed and cannot become closed" in refused("cycles", "close", "PRG-0001/1")
+    french = ok("cycles", "close", "PRG-0001/1", "--help", user=None, lang="fr")
+    assert "Clôturer un cycle rapproché" in " ".join(french.split())

@@ -43,7 +43,7 @@ def _form(csrf: str, **overrides: str) -> dict[str, str]:
 
 
 def _codes(html: str) -> list[str]:
-    return re.findall(r'<tr[^>]*data-code="(CMP-\d+)"', html)
+    return re.findall(r'<tr[^>]*data-code="(CMP-[A-Z0-9]+)"', html)
 
 
 def test_record_find_and_answer_a_complaint(open_as: Open, paid: fd.Paid, engine: sa.Engine) -> None:
@@ -107,10 +107,10 @@ def test_a_sensitive_complaint_reaches_only_the_focal_point(open_as: Open, paid:
     answer = carla.post("/complaints/new", data=_form(csrf, category="protection_risk",
                                                        description="Menacée par le logeur"))
     assert answer.status_code == 200
-    code = re.search(r"The complaint (CMP-\d+) is recorded\. It went confidentially", answer.text).group(1)  # type: ignore[union-attr]
+    code = re.search(r"The complaint (CMP-[A-Z0-9]+) is recorded\. It went confidentially", answer.text).group(1)  # type: ignore[union-attr]
     assert "Menacée" not in answer.text and "Awa" not in answer.text
     marked = carla.post("/complaints/new", data=_form(csrf, category="late", sensitive="1"))
-    marked_code = re.search(r"The complaint (CMP-\d+) is recorded", marked.text).group(1)  # type: ignore[union-attr]
+    marked_code = re.search(r"The complaint (CMP-[A-Z0-9]+) is recorded", marked.text).group(1)  # type: ignore[union-attr]
 
     queue = carla.get("/complaints").text
     assert _codes(queue) == [general_code]

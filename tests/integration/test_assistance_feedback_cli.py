@@ -42,13 +42,13 @@ def test_complaints_from_the_command_line(paid: fd.Paid) -> None:
                    "--received", "2024-07-01", "--payment", paid.references[1][0], "--name", "Awa Traoré",
                    "--contact", "76 11 22 33", "--description", "-", stdin="Toujours rien reçu.\n", user="carla")
     assert added.returncode == 0, added.stderr
-    code = re.search(r"The complaint (CMP-\d+) is recorded; the answer is due by Jul 3, 2024\.", added.stdout)
+    code = re.search(r"The complaint (CMP-[A-Z0-9]+) is recorded; the answer is due by Jul 3, 2024\.", added.stdout)
     assert code, added.stdout
     general = code.group(1)
     hidden = jatigi("complaints", "add", "--channel", "visit", "--category", "sexual_exploitation",
                     "--description", "Un agent a demandé des faveurs.", user="carla")
     assert hidden.returncode == 0 and "went confidentially to the protection focal point" in hidden.stdout
-    secret = re.search(r"(CMP-\d+)", hidden.stdout).group(1)  # type: ignore[union-attr]
+    secret = re.search(r"(CMP-[A-Z0-9]+)", hidden.stdout).group(1)  # type: ignore[union-attr]
     assert "faveurs" not in hidden.stdout
 
     listed = jatigi("complaints", "list", user="carla")

@@ -391,6 +391,47 @@ def test_cancel_a_cycle_and_refusals(open_as: Open, world: World, engine: sa.Eng
     assert count_rows(engine, Cycle) == 3
 
 
+def test_an_approved_cycle_is_sent_back_and_a_reconciled_one_closed(open_as: Open, world: World,
+                                                                    engine: sa.Engine) -> None:
+    programme = _active_programme(engine, world, world.rent, world.small)
+    carla, csrf = open_as(d.CASH)
+    cindy, cindy_csrf = open_as(d.APPROVER)
+    cycle_id = _cycle(carla, csrf, programme)
+    _post(carla, f"/assistance/cycles/{cycle_id}/prepare", csrf)
+    status, _w, page = _post(cindy, f"/assistance/cycles/{cycle_id}/approve", cindy_csrf)
+    assert status == 303 and _state(page) == "Approved"
+    # Not yet sent: another person than who prepared it may send it back.
+    assert 'id="reject"' in page and "Not sent yet: it can still be sent back" in page
+    page = carla.get(f"/assistance/cycles/{cycle_id}").text
+    assert 'id="reject"' not in page
+    refused = carla.post(f"/assistance/cycles/{cycle_id}/reject", data={"csrf_token": csrf, "reason": "Oops"})
+    assert refused.status_code == 403 and "another person must send it back once approved (four eyes)" in refused.text
+    status, _w, page = _post(cindy, f"/assistance/cycles/{cycle_id}/reject", cindy_csrf, reason=" ")
+    assert status == 422 and _error(page, "reject_reason") == "Say why the cycle is rejected."
+    status, _w, page = _post(cindy, f"/assistance/cycles/{cycle_id}/reject", cindy_csrf, reason="Wrong rent for Fanta")
+    assert status == 303 and _state(page) == "Rejected" and "Wrong rent for Fanta" in page
+    assert re.search(r"<td>Approved</td>\s*<td>Rejected</td>", page)  # the history
+    _post(carla, f"/assistance/cycles/{cycle_id}/prepare", csrf)
+    status, _w, page = _post(cindy, f"/assistance/cycles/{cycle_id}/approve", cindy_csrf)
+    assert status == 303 and _state(page) == "Approved" and 'id="close"' not in page
+
+    with session_scope(engine) as s:  # what exporting and reconciling do
+        s.execute(sa.update(Payment).where(Payment.cycle_id == cycle_id, Payment.state == "due")
+                  .values(state="paid", amount_paid=Payment.amount))
+        s.execute(sa.update(Cycle).where(Cycle.id == cycle_id).values(state="reconciled"))
+    ivan, ivan_csrf = open_as(d.IM)
+    assert 'id="close"' not in ivan.get(f"/assistance/cycles/{cycle_id}").text
+    assert ivan.post(f"/assistance/cycles/{cycle_id}/close", data={"csrf_token": ivan_csrf}).status_code == 403
+    page = carla.get(f"/assistance/cycles/{cycle_id}").text
+    assert 'id="close"' in page and "once the provider will send no more report" in page
+    status, _w, page = _post(carla, f"/assistance/cycles/{cycle_id}/close", csrf, reason="Final report received")
+    assert status == 303 and _state(page) == "Closed"
+    assert "The cycle is closed: no report can be applied to it any more." in page
+    assert "Final report received" in page and 'id="close"' not in page and 'id="actions-title"' not in page
+    status, _w, page = _post(carla, f"/assistance/cycles/{cycle_id}/close", csrf)
+    assert status == 409 and "This cycle is closed and cannot become closed" in page
+
+
 def test_who_may_see_and_do_what(open_as: Open, world: World, engine: sa.Engine) -> None:
     programme = _active_programme(engine, world, world.rent)
     carla, csrf = open_as(d.CASH)

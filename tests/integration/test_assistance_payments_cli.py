@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from jatigi.assistance.models import Cycle, Reconciliation
 from jatigi.core.db import session_scope
+from jatigi.registry import service as registry
 from tests.unit.assistance import payment_data as d
 from tests.web import count_rows
 
@@ -50,13 +51,17 @@ def test_providers_are_listed_shown_and_added_from_a_template(cycle: d.CycleData
     shipped = Path(__file__).parents[2] / "src/jatigi/assistance/provider_templates/orange_money.toml"
     template.write_text(shipped.read_text(encoding="utf-8").replace('format = "csv"', 'format = "docx"'),
                         encoding="utf-8")
-    refused = jatigi("assistance", "providers", "add", "moov", "--template", str(template), "--as", d.CASH)
+    refused = jatigi("assistance", "providers", "add", "moov", "--template", str(template), "--as", d.ADMIN)
     assert refused.returncode == 1
     assert "Error: The template is refused: format is 'docx'; accepted: csv, xlsx, pdf." in refused.stderr
     template.write_text(shipped.read_text(encoding="utf-8").replace('delimiter = ","', 'delimiter = ";"'),
                         encoding="utf-8")
+    # A provider is shared by every organisation: a cash officer may not add one.
+    officer = jatigi("assistance", "providers", "add", "moov", "--template", str(template), "--as", d.CASH)
+    assert officer.returncode == 1
+    assert "You do not have the permission assistance:provider:write" in officer.stderr
     added = jatigi("assistance", "providers", "add", "moov", "--template", str(template), "--label", "Moov Africa",
-                   "--as", d.CASH)
+                   "--as", d.ADMIN)
     assert added.returncode == 0, added.stderr
     assert "Payment provider moov saved: csv file with 5 columns." in added.stdout
     assert "Moov Africa" in jatigi("assistance", "providers", "list", "--as", d.CASH).stdout
@@ -133,3 +138,23 @@ def test_the_cash_distribution_list_is_printed_to_pdf(engine: sa.Engine, tmp_pat
                   "cash_distribution", "--out", str(out), "--as", d.CASH)
     assert done.returncode == 0, done.stderr
     assert out.read_bytes().startswith(b"%PDF") and "3 payments" in done.stdout
+
+
+def test_an_export_says_which_due_payments_it_cancelled_and_why(engine: sa.Engine, tmp_path: Path) -> None:
+    with session_scope(engine) as s:
+        d.people(s)
+        codes = d.households(s)
+        data = d.cycle(s, d.programme(s), codes)
+        registry.delete_household(session=s, actor=d.f.actor(s, d.ADMIN), code=codes[1], reason="Doublon")
+    out = tmp_path / "orange.csv"
+    done = jatigi("assistance", "payments", "export", "--cycle", str(data.cycle_id), "--provider", "orange_money",
+                  "--out", str(out), "--as", d.CASH)
+    assert done.returncode == 0, done.stderr
+    assert "2 payments, 40,000\u00a0FCFA" in done.stdout
+    assert ("1 due payments were cancelled and left out of the file: the household was removed from the registry "
+            "after the cycle was approved.") in done.stderr
+    assert len(_rows(out)) == 3
+    other = jatigi("assistance", "payments", "export", "--cycle", str(data.cycle_id), "--provider",
+                   "cash_distribution", "--out", str(tmp_path / "list.pdf"), "--as", d.CASH)
+    assert other.returncode == 1 and "was sent to Orange Money (orange_money)" in other.stderr
+    assert not (tmp_path / "list.pdf").exists()

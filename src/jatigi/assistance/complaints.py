@@ -7,6 +7,10 @@ audited. A complaint of vocab.SENSITIVE_CATEGORIES, or marked sensitive by whoev
 goes confidentially to the protection focal points (ASSISTANCE_COMPLAINT_SENSITIVE): for anybody
 else it does not exist — not in the queue, its counts, the search, the CSV or the API; its code
 answers "not found". An organisation sees its own complaints; an actor who sees all, every one.
+
+A complaint's code is random (CMP- and 8 letters and digits that cannot be mistaken for one another),
+so that codes tell nobody how many complaints exist, nor that some are hidden from them. The codes
+given before (CMP-000012) stay valid.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ MAX_SEARCH = 40
 EARLIEST = date(2000, 1, 1)
 PAGE_SIZE = 50
 ACTIVE_STATES = ("open", "in_progress")  # waiting for an answer: these can be overdue
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
+CODE_LENGTH = 8
+CODE_ATTEMPTS = 20
 
 LABELS = {
     "channel": N_("Channel"),
@@ -272,7 +279,7 @@ def record(session: Session, actor: Actor, new: NewComplaint, today: date | None
     who = {k: v for k, v in (("name", clean["name"]), ("contact", clean["contact"])) if v}
     now = utcnow()
     complaint = Complaint(
-        code="tmp-" + secrets.token_hex(6), org_id=links.org_id, programme_id=links.programme_id,
+        code=free_code(session), org_id=links.org_id, programme_id=links.programme_id,
         household_id=links.household_id, payment_id=links.payment_id, channel=clean["channel"],
         category=clean["category"], priority=clean["priority"], sensitive=clean["sensitive"], state="open",
         received_on=clean["received_on"], respond_by=clean["respond_by"], admin1=links.admin1,
@@ -281,11 +288,24 @@ def record(session: Session, actor: Actor, new: NewComplaint, today: date | None
         version=1, created_at=now, created_by=actor.user_id, updated_at=now)
     session.add(complaint)
     session.flush()
-    complaint.code = f"CMP-{complaint.id:06d}"
     states.record_transition(session, actor, "complaint", complaint.id, None, "open",
                              detail={"code": complaint.code})
     session.flush()
     return complaint
+
+
+def new_code() -> str:
+    """A random complaint code: CMP- and CODE_LENGTH characters of CODE_ALPHABET."""
+    return "CMP-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
+
+
+def free_code(session: Session) -> str:
+    """A random code no complaint has (drawn again on the rare collision)."""
+    for _attempt in range(CODE_ATTEMPTS):
+        code = new_code()
+        if session.scalar(sa.select(Complaint.id).where(Complaint.code == code)) is None:
+            return code
+    raise Conflict(_("No free complaint code was found; try again."))
 
 
 def programmes(session: Session, actor: Actor) -> list[tuple[str, str]]:

@@ -1,6 +1,6 @@
 """The JSON API of cycles: a programme's cycles, the next one, one cycle's counts (held by reason,
-totals) and history; prepare, approve (by another person), reject, cancel; its payment lines; one
-household's entitlement in it; its post-distribution monitoring indicators.
+totals) and history; prepare, approve (by another person), reject, cancel, close once reconciled; its payment
+lines; one household's entitlement in it; its post-distribution monitoring indicators.
 
 Thin: assistance.cycles, payment_lines, entitlement and pdm check permissions, keep a cycle to its
 programme's organisation (anybody else gets "not found") and audit.
@@ -25,6 +25,7 @@ from jatigi.assistance.schemas import (
     CycleDetailOut,
     CycleOut,
     EntitlementOut,
+    NoteIn,
     PaymentPage,
     PdmOut,
     ReasonIn,
@@ -44,6 +45,7 @@ router = APIRouter(tags=["assistance"])
 Reader = Annotated[Actor, Depends(require(Permission.ASSISTANCE_PROGRAMME_READ))]
 Preparer = Annotated[Actor, Depends(require(Permission.ASSISTANCE_CYCLE_PREPARE))]
 Approver = Annotated[Actor, Depends(require(Permission.ASSISTANCE_CYCLE_APPROVE))]
+Reconciler = Annotated[Actor, Depends(require(Permission.ASSISTANCE_PAYMENT_RECONCILE))]
 Code = Annotated[str, Path(max_length=16, description="The programme's code, such as PRG-0001.")]
 CycleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The cycle's id (as listed by the programme's cycles).")]
 MAX_OFFSET = 2**62
@@ -94,7 +96,8 @@ def _reason(body: ReasonIn | None) -> str:
 @router.post("/assistance/cycles/{cycle_id}/reject", response_model=CycleOut, responses=REFUSED)
 def reject(cycle_id: CycleId, session: SessionDep, actor: Approver,
            body: ReasonIn | None = None) -> CycleOut | JSONResponse:
-    """Send a prepared cycle back, with what must be corrected; it can be prepared again."""
+    """Send a prepared cycle back, or an approved one not yet sent (403 to whoever prepared it), with what must be
+    corrected; it can be prepared again."""
     reason = _reason(body)
     if not reason:
         get_cycle(session, actor, cycle_id)
@@ -112,6 +115,14 @@ def cancel(cycle_id: CycleId, session: SessionDep, actor: Preparer,
         get_cycle(session, actor, cycle_id)
         return refused([("reason", _("Say why the cycle is cancelled."))])
     return _out(session, cycles.cancel(session=session, actor=actor, ref=cycle_id, reason=reason))
+
+
+@router.post("/assistance/cycles/{cycle_id}/close", response_model=CycleOut)
+def close(cycle_id: CycleId, session: SessionDep, actor: Reconciler, body: NoteIn | None = None) -> CycleOut:
+    """Close a reconciled cycle once the provider will send no more report (409 otherwise), with an optional note:
+    no report can then be applied to it; its failed and unclaimed payments are still re-issued in later cycles."""
+    note = body.note if body is not None else None
+    return _out(session, cycles.close(session=session, actor=actor, ref=cycle_id, note=note))
 
 
 @router.get("/assistance/cycles/{cycle_id}/payments", response_model=PaymentPage, responses=REFUSED)

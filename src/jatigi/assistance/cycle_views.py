@@ -1,7 +1,8 @@
 """Cycles in the pages: create the next one from the programme's page; a cycle's counts, payment
 lines (filtered, a page at a time), monitoring indicators and history, with the actions its state
-and the reader's permissions allow — prepare, approve or reject (never by who prepared it),
-cancel — and why one household is due what it is due.
+and the reader's permissions allow — prepare, approve (never by who prepared it), reject (a prepared
+cycle, or an approved one not yet sent, then never by who prepared it), cancel, close once reconciled
+(those who reconcile) — and why one household is due what it is due.
 
 Thin: assistance.cycles checks permissions, states and four eyes, writes set-wise and audits.
 Exporting and reconciling are in payment_views.
@@ -72,6 +73,7 @@ def cycle_page(request: Request, session: Session, actor: Actor, code: str, *, p
         return f"/assistance/cycles/{cycle.id}?{query}#lines-title" if 1 <= n <= pages else None
 
     mine = actor.acts_for(programme.org_id)
+    four_eyes = cycle.prepared_by is not None and cycle.prepared_by == actor.user_id
     done = _reconciliations(session, cycle.id)
     wanted = int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 12 else None
     choices = ap.provider_choices(session)
@@ -82,11 +84,14 @@ def cycle_page(request: Request, session: Session, actor: Actor, code: str, *, p
         period=cycles.period_label(cycle),
         can_prepare=mine and actor.can(Permission.ASSISTANCE_CYCLE_PREPARE) and cycle.state in ("draft", "rejected"),
         can_approve=mine and actor.can(Permission.ASSISTANCE_CYCLE_APPROVE) and cycle.state == "prepared",
-        four_eyes=cycle.prepared_by is not None and cycle.prepared_by == actor.user_id,
+        can_reject=mine and actor.can(Permission.ASSISTANCE_CYCLE_APPROVE)
+        and (cycle.state == "prepared" or (cycle.state == "approved" and not four_eyes)),
+        four_eyes=four_eyes,
         can_cancel=mine and actor.can(Permission.ASSISTANCE_CYCLE_PREPARE) and cycle.state in (*cycles.OPEN, "approved"),
         can_export=mine and actor.can(Permission.ASSISTANCE_PAYMENT_EXPORT) and cycle.state in ("approved", "sent"),
         can_reconcile=mine and actor.can(Permission.ASSISTANCE_PAYMENT_RECONCILE)
         and cycle.state in ("sent", "reconciled"),
+        can_close=mine and actor.can(Permission.ASSISTANCE_PAYMENT_RECONCILE) and cycle.state == "reconciled",
         providers=choices, default_provider=ap.default_provider(session, programme, choices),
         reconciliations=done, shown=next((r for r, _by in done if r.id == wanted), None),
         refused=(refused or [])[:SHOWN_PROBLEMS], refused_count=len(refused or []),
@@ -121,6 +126,8 @@ def _act(request: Request, session: Session, actor: Actor, code: str, form: Any,
             cycle = cycles.approve(session=session, actor=actor, ref=code)
         elif action == "reject":
             cycle = cycles.reject(session=session, actor=actor, ref=code, reason=reason)
+        elif action == "close":
+            cycle = cycles.close(session=session, actor=actor, ref=code, note=reason)
         else:
             cycle = cycles.cancel(session=session, actor=actor, ref=code, reason=reason)
     except (ValidationFailed, Conflict) as exc:
@@ -129,7 +136,8 @@ def _act(request: Request, session: Session, actor: Actor, code: str, form: Any,
         return cycle_page(request, session, actor, code, problems=ap.one_problem(
             field, _("Reason") if action in ("reject", "cancel") else _("Action"), exc.message),
             values={field: reason}, status_code=exc.status_code)
-    done = {"prepare": "prepared", "approve": "approved", "reject": "rejected", "cancel": "cycle_cancelled"}[action]
+    done = {"prepare": "prepared", "approve": "approved", "reject": "rejected", "cancel": "cycle_cancelled",
+            "close": "cycle_closed"}[action]
     return RedirectResponse(f"/assistance/cycles/{cycle.id}?done={done}", status_code=303)
 
 
@@ -155,6 +163,12 @@ def reject(code: str, request: Request, session: SessionDep, actor: ap.Approver,
 def cancel(code: str, request: Request, session: SessionDep, actor: ap.Preparer, _csrf: Csrf,
            form: Posted) -> Response:
     return _act(request, session, actor, code, form, "cancel")
+
+
+@router.post("/assistance/cycles/{code}/close", response_class=HTMLResponse)
+def close(code: str, request: Request, session: SessionDep, actor: ap.Reconciler, _csrf: Csrf,
+          form: Posted) -> Response:
+    return _act(request, session, actor, code, form, "close")
 
 
 @router.get("/assistance/cycles/{code}/explain", response_class=HTMLResponse)

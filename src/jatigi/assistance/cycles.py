@@ -2,11 +2,18 @@
 
 Preparing a cycle writes, in one transaction and one INSERT … SELECT, a payment line for each
 enrolled household that has not left the programme: `held` with the first hold reason that
-applies (see `assistance.holds`), else `due` with the amount of the programme's formula. It then
-re-issues the failed or unclaimed payments of the programme's earlier cycles to households still
-eligible (a new `due` line pointing to the one it replaces, which becomes `reissued`). Preparing
-again after a rejection first puts those payments back and removes the rejected lines. Nothing
-is half-written: any failure leaves the cycle as it was.
+applies (see `assistance.holds`), else `due` with the amount of the programme's formula, with the
+recipient and the household's phone (sealed) as they are then — what the approver approves is what
+is paid. For a mobile-money programme, the lines whose phone is not a Mali mobile number are then
+held too (the phones opened in one pass). It then re-issues the failed or unclaimed payments of the
+programme's earlier cycles to households still eligible (a new `due` line pointing to the one it
+replaces, which becomes `reissued`). Preparing again after a rejection first puts those payments back
+(the named exception `states.REISSUE_WITHDRAWN`) and removes the rejected lines. Nothing is
+half-written: any failure leaves the cycle as it was.
+
+A cycle is prepared by a named person, never by the system account, and approved by another. It may
+be rejected while prepared or approved (not yet sent), then prepared again. Once reconciled, it is
+closed when no more report is expected.
 """
 
 from __future__ import annotations
@@ -92,37 +99,41 @@ def enrolled_ids(programme: Programme) -> sa.Select[Any]:
 
 
 def lines_select(programme: Programme, cycle: Cycle, formula: Formula) -> sa.Select[Any]:
-    """One line per enrolled household: (household_id, reference, hold_reason, amount, recipient)."""
+    """One line per enrolled household: (household_id, reference, hold_reason, amount, recipient,
+    phone_sealed)."""
     ids = enrolled_ids(programme)
     amounts = amounts_query(formula, ids).subquery("entitlement")
     h = HH.alias("hh")
-    head = holds.heads(ids)
-    reason = holds.hold_reason(programme, cycle, h, head, amounts.c.amount)
+    member = holds.members(ids, cycle)
+    reason = holds.hold_reason(programme, cycle, h, member, amounts.c.amount, ids)
     prefix = f"{programme.code}-{cycle.number}-"
     return fenced(sa.select(h.c.id.label("household_id"), (sa.literal(prefix) + h.c.code).label("reference"),
                             reason.label("hold_reason"), sa.func.coalesce(amounts.c.amount, 0).label("amount"),
-                            head.c.recipient.label("recipient"))
+                            member.c.recipient.label("recipient"), h.c.phone_sealed.label("phone_sealed"))
                   .select_from(amounts.join(h, h.c.id == amounts.c.household_id)
-                               .outerjoin(head, head.c.household_id == h.c.id)))
+                               .outerjoin(member, member.c.household_id == h.c.id)))
 
 
 def _insert_lines(session: Session, programme: Programme, cycle: Cycle, formula: Formula, now: datetime) -> None:
     lines = lines_select(programme, cycle, formula).subquery("lines")
     session.execute(sa.insert(PAYMENTS).from_select(
         ["cycle_id", "programme_id", "household_id", "reference", "state", "hold_reason", "amount",
-         "recipient_person_id", "updated_at"],
+         "recipient_person_id", "phone_sealed", "updated_at"],
         sa.select(sa.literal(cycle.id), sa.literal(programme.id), lines.c.household_id, lines.c.reference,
                   sa.case((lines.c.hold_reason.is_(None), "due"), else_="held"), lines.c.hold_reason,
-                  lines.c.amount, lines.c.recipient, sa.literal(now, sa.DateTime))))
+                  lines.c.amount, lines.c.recipient, lines.c.phone_sealed, sa.literal(now, sa.DateTime))))
+    if programme.modality == "mobile_money":
+        holds.hold_wrong_phones(session, cycle, now)
 
 
 def _transitions(actor: Actor, ids: sa.Select[Any], before: Any, to: Any, reason: str,
-                 now: datetime) -> sa.Insert:
+                 now: datetime, detail: dict[str, Any] | None = None) -> sa.Insert:
     """One `assistance_transitions` row per payment `ids` selects (with the payment alias's columns
     in `before` and `to`), inserted set-wise."""
     return sa.insert(TRANSITIONS).from_select(
-        ["entity", "entity_id", "from_state", "to_state", "reason", "at", "by", "by_name"],
+        ["entity", "entity_id", "from_state", "to_state", "reason", "detail", "at", "by", "by_name"],
         ids.with_only_columns(sa.literal("payment"), ids.selected_columns[0], before, to, sa.literal(reason[:500]),
+                              sa.literal(detail, sa.JSON) if detail else sa.null(),
                               sa.literal(now, sa.DateTime), sa.literal(actor.user_id, sa.Integer),
                               sa.literal(actor.username)))
 
@@ -139,7 +150,8 @@ def _add_reissues(session: Session, actor: Actor, programme: Programme, cycle: C
     source = (
         sa.select(sa.literal(cycle.id), sa.literal(programme.id), o.c.household_id,
                   sa.literal(f"{programme.code}-{cycle.number}-") + h.c.code + "-R" + sa.cast(o.c.id, sa.String),
-                  sa.literal("due"), left, mine.c.recipient_person_id, sa.literal(now, sa.DateTime), o.c.id)
+                  sa.literal("due"), left, mine.c.recipient_person_id, mine.c.phone_sealed, sa.literal(now, sa.DateTime),
+                  o.c.id)
         .select_from(o.join(mine, sa.and_(mine.c.household_id == o.c.household_id, mine.c.cycle_id == cycle.id,
                                           mine.c.reissue_of.is_(None)))
                      .join(h, h.c.id == o.c.household_id))
@@ -151,7 +163,7 @@ def _add_reissues(session: Session, actor: Actor, programme: Programme, cycle: C
                left > 0))
     session.execute(sa.insert(PAYMENTS).from_select(
         ["cycle_id", "programme_id", "household_id", "reference", "state", "amount", "recipient_person_id",
-         "updated_at", "reissue_of"], source))
+         "phone_sealed", "updated_at", "reissue_of"], source))
     replaced = sa.select(PAYMENTS.c.reissue_of).where(PAYMENTS.c.cycle_id == cycle.id,
                                                       PAYMENTS.c.reissue_of.is_not(None))
     moved: dict[str, int] = dict(session.execute(sa.select(PAYMENTS.c.state, sa.func.count()).where(
@@ -171,7 +183,8 @@ def _add_reissues(session: Session, actor: Actor, programme: Programme, cycle: C
 
 def _withdraw_lines(session: Session, actor: Actor, programme: Programme, cycle: Cycle, why: str) -> None:
     """Remove the cycle's lines (nothing has gone out), putting the payments its re-issues replaced
-    back to the state they had."""
+    back to the state they had: a move outside the payments' state machine, allowed by the named
+    exception `states.REISSUE_WITHDRAWN` and kept with its name."""
     now = utcnow()
     replaced = sa.select(PAYMENTS.c.reissue_of).where(PAYMENTS.c.cycle_id == cycle.id,
                                                       PAYMENTS.c.reissue_of.is_not(None))
@@ -189,13 +202,17 @@ def _withdraw_lines(session: Session, actor: Actor, programme: Programme, cycle:
     back: dict[str, int] = dict(session.execute(sa.select(restored.c.state, sa.func.count()).group_by(restored.c.state))
                 .all())
     if back:
+        for state in back:
+            states.check_exception(states.REISSUE_WITHDRAWN, "payment", "reissued", state)
         reason = _("Back from {cycle}: {why}", cycle=_cycle_name(cycle, programme), why=why)
-        session.execute(_transitions(actor, put_back, sa.literal("reissued"), earlier(p.c.id), reason, now))
+        exception = {"exception": states.REISSUE_WITHDRAWN}
+        session.execute(_transitions(actor, put_back, sa.literal("reissued"), earlier(p.c.id), reason, now,
+                                     exception))
         session.execute(sa.update(PAYMENTS).where(PAYMENTS.c.id.in_(replaced), PAYMENTS.c.state == "reissued")
                         .values(state=earlier(PAYMENTS.c.id), updated_at=now))
         for state, n in sorted(back.items()):
             states.record_transition(session, actor, "cycle", cycle.id, "reissued", state, reason=reason,
-                                     detail={"payments": n})
+                                     detail={"payments": n, **exception})
     lines = sa.select(PAYMENTS.c.id).where(PAYMENTS.c.cycle_id == cycle.id)
     # A complaint or an interview about a withdrawn line keeps its household and programme.
     for table in (COMPLAINTS, PDM):
@@ -239,9 +256,13 @@ def _already(cycle: Cycle, programme: Programme, session: Session) -> Conflict:
 
 
 def prepare(*, session: Session, actor: Actor, ref: str | int) -> Cycle:
-    """Write the cycle's payment lines (see the module doc); draft or rejected cycles only."""
+    """Write the cycle's payment lines (see the module doc); draft or rejected cycles only, by a named
+    person."""
     cycle, programme = get_cycle(session, actor, ref)
     require_change(actor, programme, Permission.ASSISTANCE_CYCLE_PREPARE)
+    if actor.user_id is None:
+        raise Forbidden(_("A cycle is prepared by a named person, not by the system account (another person then "
+                          "approves it): say who prepares it with --as USER or JATIGI_USER."))
     # One preparation at a time per programme: two could otherwise re-issue the same payment.
     session.refresh(programme, with_for_update=True)
     session.refresh(cycle, with_for_update=True)
@@ -302,12 +323,40 @@ def approve(*, session: Session, actor: Actor, ref: str | int) -> Cycle:
 
 
 def reject(*, session: Session, actor: Actor, ref: str | int, reason: str) -> Cycle:
-    """Send a prepared cycle back: it can be prepared again (its lines are then replaced)."""
+    """Send a prepared cycle back, or an approved one not yet sent (by a named person other than who
+    prepared it): it can be prepared again (its lines are then replaced)."""
     if not (reason or "").strip():
         raise ValidationFailed(_("Say why the cycle is rejected."))
     cycle, programme = _locked(session, actor, ref, Permission.ASSISTANCE_CYCLE_APPROVE)
-    states.move(session, actor, "cycle", cycle, "rejected", reason=reason.strip(),
-                detail={"programme": programme.code, "number": cycle.number})
+    states.check_move("cycle", cycle.state, "rejected")
+    detail: dict[str, Any] = {"programme": programme.code, "number": cycle.number}
+    if cycle.state == "approved":
+        if actor.user_id is None:
+            raise Forbidden(_("An approved cycle is sent back by a named person, not by the system account: give "
+                              "--as USER."))
+        if cycle.prepared_by == actor.user_id:
+            raise Forbidden(_("You prepared {cycle}: another person must send it back once approved (four eyes).",
+                              cycle=_cycle_name(cycle, programme)))
+        detail["approved_by"] = cycle.approved_by
+        cycle.approved_at = cycle.approved_by = None
+    states.move(session, actor, "cycle", cycle, "rejected", reason=reason.strip(), detail=detail)
+    cycle.version += 1
+    bump(session, "assistance")
+    return cycle
+
+
+def close(*, session: Session, actor: Actor, ref: str | int, note: str | None = None) -> Cycle:
+    """Close a reconciled cycle once no more report is expected from the provider: nothing in it changes
+    any more (its failed and unclaimed payments are still re-issued in later cycles)."""
+    cycle, programme = _locked(session, actor, ref, Permission.ASSISTANCE_PAYMENT_RECONCILE)
+    states.check_move("cycle", cycle.state, "closed")
+    p = PAYMENTS.c
+    still = {state: int(n) for state, n in session.execute(
+        sa.select(p.state, sa.func.count()).where(p.cycle_id == cycle.id, p.state.in_(("sent", "unclaimed")))
+        .group_by(p.state))}
+    cycle.closed_at = utcnow()
+    states.move(session, actor, "cycle", cycle, "closed", reason=(note or "").strip() or None,
+                detail={"programme": programme.code, "number": cycle.number, "payments_open": still})
     cycle.version += 1
     bump(session, "assistance")
     return cycle

@@ -87,6 +87,8 @@ class Cycle(Base):
     approved_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     approved_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # The provider the cycle was first exported to: the only one it may be exported to again or reconciled with.
+    provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payment_providers.id"))
     reconciled_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     # households, due, held by reason, total due — as prepared
@@ -121,6 +123,9 @@ class Payment(Base):
     amount: Mapped[int] = mapped_column(sa.BigInteger)  # the entitlement, FCFA
     recipient_person_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("people.id", ondelete="SET NULL"),
                                                             index=True)
+    # The household's phone as it was when the cycle was prepared (sealed): what the approver approved is
+    # what the file pays, even if the registry's phone changes after approval.
+    phone_sealed: Mapped[str | None] = mapped_column(sa.String(200))
     amount_paid: Mapped[int | None] = mapped_column(sa.BigInteger)
     paid_on: Mapped[date | None] = mapped_column(sa.Date)
     provider_status: Mapped[str | None] = mapped_column(sa.String(40))  # as the provider's report said

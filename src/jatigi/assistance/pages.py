@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
+from jatigi.assistance import payment_files, states, vocab
 from jatigi.assistance import providers as providers_
-from jatigi.assistance import states, vocab
 from jatigi.assistance.models import PaymentProvider, Programme, Transition
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.i18n import N_, _, number
@@ -91,11 +91,14 @@ NOTICES = {
     "approved": N_("The cycle is approved and locked: export its payment file."),
     "rejected": N_("The cycle was rejected: it can be prepared again."),
     "cycle_cancelled": N_("The cycle is cancelled."),
+    "cycle_closed": N_("The cycle is closed: no report can be applied to it any more."),
 }
 
 
 def notice(query: Mapping[str, str]) -> str | None:
     done = query.get("done", "")
+    if done == "sent_cancelled":
+        return payment_files.sent_cancelled_notice(query)
     if done == "enrolled":
         counts = {k: int(v) if v.isascii() and v.isdigit() and len(v) < 10 else 0
                   for k in ("found", "enrolled", "skipped") for v in [query.get(k, "0")]}

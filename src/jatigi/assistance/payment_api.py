@@ -101,13 +101,13 @@ def get_provider(name: Annotated[str, PathParam(max_length=40)], session: Sessio
 
 
 def _known_provider(session: Session, name: str | None) -> str | None:
-    """The problem with a provider's name, if it names none."""
+    """The problem with a provider's name, if it names none or one that is not in use."""
     if not name:
         return None
     providers_.ensure_shipped(session)
     try:
-        providers_.get_provider(session, name)
-    except NotFound as exc:
+        providers_.get_provider(session, name, in_use=True)
+    except (NotFound, ValidationFailed) as exc:
         return exc.message
     return None
 
@@ -123,8 +123,11 @@ def _media_type(fmt: str, encoding: str) -> str:
 @router.post("/assistance/cycles/{cycle_id}/export", response_class=Response, responses=FILE_RESPONSES)
 def export(cycle_id: CycleId, body: ExportIn, session: SessionDep, actor: Exporter) -> Response:
     """The cycle's payment file for the provider, as a download: its due lines only. The first export marks the cycle
-    and its payments sent; exporting a sent cycle again gives the same lines and changes nothing. The headers
-    X-Payment-Lines, X-Payment-Total (FCFA) and X-Cycle-State tell what was written."""
+    and its payments sent and keeps the provider on the cycle (it is exported again and reconciled with that provider
+    only, 409 otherwise; the provider's kind must suit the programme's modality). Exporting a sent cycle again gives
+    the same lines and changes nothing. The headers X-Payment-Lines, X-Payment-Total (FCFA) and X-Cycle-State tell what
+    was written; X-Payments-Cancelled how many due lines the first export cancelled, their households removed from
+    the registry or no longer visible (X-Payments-Cancelled-Reasons: removed=n, hidden=n)."""
     problem = _known_provider(session, body.provider)
     if problem:
         return refused([("provider", problem)], body.model_dump())
@@ -136,10 +139,13 @@ def export(cycle_id: CycleId, body: ExportIn, session: SessionDep, actor: Export
         result = payment_files.export_cycle(session, actor, cycle_id=cycle_id, provider_name=name,
                                             out=Path(tmp) / filename)
         data = result.path.read_bytes()
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', "X-Payment-Lines": str(result.lines),
+               "X-Payment-Total": str(result.total), "X-Payment-Currency": vocab.CURRENCY, "X-Cycle-State": cycle.state,
+               "X-Payments-Cancelled": str(sum(result.cancelled.values()))}
+    if result.cancelled:
+        headers["X-Payments-Cancelled-Reasons"] = ", ".join(f"{k}={n}" for k, n in result.cancelled.items())
     return Response(data, media_type=_media_type(template.format, str(template.data.get("encoding", "utf-8"))),
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "X-Payment-Lines": str(result.lines), "X-Payment-Total": str(result.total),
-                             "X-Payment-Currency": vocab.CURRENCY, "X-Cycle-State": cycle.state})
+                    headers=headers)
 
 
 # --- Reconciliation --------------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 (the answer is the file; the first export marks the cycle sent), upload the provider's report to
 reconcile the cycle, and download the problems a reconciliation kept as CSV.
 
+When the first export cancelled due lines (households removed from the registry or no longer
+visible), the answer is the cycle's page saying how many and why, rather than the file: exporting
+the sent cycle again gives the file.
+
 Thin: assistance.payment_files and assistance.reconcile check permissions, states and every line,
 write set-wise and audit. A refused file changes nothing.
 """
@@ -13,6 +17,7 @@ import io
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -57,6 +62,9 @@ def export(code: str, request: Request, session: SessionDep, actor: ap.Exporter,
         content = result.path.read_bytes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    if result.cancelled:
+        query = urlencode({"done": "sent_cancelled", "lines": result.lines, **result.cancelled})
+        return RedirectResponse(f"/assistance/cycles/{cycle.id}?{query}", status_code=303)
     name = f"{programme.code}-cycle-{cycle.number}-{result.provider}.{result.format}"
     return Response(content, media_type=MEDIA_TYPES.get(result.format, "application/octet-stream"),
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

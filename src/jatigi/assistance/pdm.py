@@ -230,14 +230,17 @@ class _Row:
 
 def _payments_by_reference(session: Session, actor: Actor, references: list[str]
                            ) -> dict[str, tuple[int, int, int, int]]:
-    """Reference -> (payment, household, cycle, amount) of the payments whose household the actor may see."""
+    """Reference -> (payment, household, cycle, amount) of the payments of the programmes the actor acts for
+    whose household the actor may see (another organisation's reference is as unknown as a made-up one)."""
     out: dict[str, tuple[int, int, int, int]] = {}
+    acted = policies.visible_programmes(actor)
     for start in range(0, len(references), LOOKUP_CHUNK):
         part = references[start:start + LOOKUP_CHUNK]
         rows = session.execute(sa.select(Payment.reference, Payment.id, Payment.household_id, Payment.cycle_id,
                                          Payment.amount)
                                .join(Household, Household.id == Payment.household_id)
-                               .where(Payment.reference.in_(part), *visibility(actor)))
+                               .join(Programme, Programme.id == Payment.programme_id)
+                               .where(Payment.reference.in_(part), *acted, *visibility(actor)))
         out.update({r.reference: (r.id, r.household_id, r.cycle_id, r.amount) for r in rows})
     return out
 
@@ -384,9 +387,10 @@ def _link(session: Session, actor: Actor, name: str, headers: list[str], cols: _
 
 def import_file(*, session: Session, actor: Actor, cycle: int | str, path: Path, delimiter: str | None = None,
                 today: date | None = None) -> ImportResult:
-    """Import a PDM export into a cycle: all rows or none."""
+    """Import a PDM export into a cycle of the actor's organisation: all rows or none."""
     actor.require(Permission.ASSISTANCE_MONITORING_WRITE)
     found, programme = cycle_of(session, actor, cycle)
+    policies.require_change(actor, programme, Permission.ASSISTANCE_MONITORING_WRITE)
     if found.state not in IMPORTABLE_STATES:
         raise Conflict(_("Cycle {number} of {programme} is {state}: monitoring follows a distribution, import it "
                          "once the payments are sent.", number=found.number, programme=programme.code,

@@ -6,15 +6,19 @@ payment file is written — format, delimiter, encoding, how amounts and phone n
 its columns — and how its report on the payments is read: the columns of the reference, the
 status, the amount paid…, and which of its status words mean paid, failed or unclaimed.
 
-Two providers are shipped (`provider_templates/*.toml`) and seeded by `ensure_shipped`; users add
-their own from a TOML file of the same shape. A wrong template is refused, naming each wrong key
-and what it accepts.
+Two providers are shipped (`provider_templates/*.toml`) and seeded by `ensure_shipped`; administrators
+add others from a TOML file of the same shape (a provider is shared by every organisation). A wrong
+template is refused, naming each wrong key and what it accepts. The amount, the reference and the
+mobile-money number come only from their own fields: a template has one amount and one reference
+column, a column whose header names one of them holds that field, and a constant text holds no
+number that could stand in for them.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +70,16 @@ REPORT_COLUMNS = ("reference", "status", "amount", "currency", "date", "transact
 REPORT_REQUIRED = ("reference", "status", "amount")
 REPORT_KEYS = (*REPORT_COLUMNS, "date_format", "decimal", "delimiter", "statuses")
 FILE_KEYS = ("name", "label", "kind")  # besides the template, in a TOML file
+# The fields the money depends on, and the words of a header that name them (accents and case aside).
+MONEY_FIELDS = ("msisdn", "amount", "reference")
+REQUIRED_ONCE = ("amount", "reference")
+HEADER_WORDS: dict[str, frozenset[str]] = {
+    "msisdn": frozenset({"msisdn", "phone", "telephone", "tel", "mobile", "gsm", "wallet"}),
+    "amount": frozenset({"amount", "montant", "somme", "sum"}),
+    "reference": frozenset({"reference", "ref", "references"}),
+}
+TEXT_MAX_DIGITS = 4  # a constant text may hold a year, never a phone number or an amount
+_DIGIT_RUN = re.compile(r"\d(?:[\d ]*\d)?")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
 DEFAULTS: dict[str, Any] = {"delimiter": ",", "encoding": "utf-8", "decimal": "none", "header": True,
                             "phone_style": "223XXXXXXXX"}
@@ -141,9 +155,11 @@ def check_template(raw: dict[str, Any], kind: str) -> Template:
     if "title" in data and not isinstance(data["title"], str):
         problems.append(_("{key} is {value}; accepted: a text", key="title", value=repr(data["title"])))
     _check_columns(problems, data.get("columns"))
-    fields = {c.get("field") for c in data.get("columns") or [] if isinstance(c, dict)}
+    fields = [c.get("field") for c in data.get("columns") or [] if isinstance(c, dict)]
     if kind == "mobile_money" and "msisdn" not in fields:
         problems.append(_("columns: a mobile-money file needs a column with field = \"msisdn\""))
+    if isinstance(data.get("columns"), list) and data["columns"]:
+        _check_money_fields(problems, fields)
     data["report"] = _check_report(problems, data.get("report"))
     if problems:
         raise ValidationFailed(_("The template is refused: {problems}.", problems="; ".join(problems)))
@@ -168,6 +184,46 @@ def _check_columns(problems: list[str], columns: Any) -> None:
         if column.get("field") == "text" and not isinstance(column.get("value"), str):
             named = _key(where, "value")
             problems.append(_("{key} is missing; accepted: the text to write in every row", key=named))
+        elif column.get("field") == "text" and _digits_run(column["value"]) > TEXT_MAX_DIGITS:
+            named = _key(where, "value")
+            problems.append(_("{key} is {value}; accepted: a text without a number of more than {n} digits (the "
+                              "amount, the reference and the phone number come from their own fields)",
+                              key=named, value=repr(column["value"]), n=TEXT_MAX_DIGITS))
+        if isinstance(column.get("header"), str) and column.get("field") in FIELDS:
+            named_fields = header_names(column["header"])
+            if named_fields and column["field"] not in named_fields:
+                wanted = ", ".join(f'field = "{f}"' for f in named_fields)
+                named = _key(where, "field")
+                problems.append(_("{key} is {value} under the header {header}, which names {what}; accepted: "
+                                  "{wanted}", key=named, value=repr(column["field"]),
+                                  header=repr(column["header"]), what=", ".join(named_fields), wanted=wanted))
+
+
+def _words(text: str) -> set[str]:
+    """The words of a header, lower-case and without accents."""
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return set(re.findall(r"[a-z0-9]+", bare.casefold()))
+
+
+def header_names(header: str) -> list[str]:
+    """The fields the money depends on that a header names (e.g. "Montant" names the amount)."""
+    words = _words(header)
+    return [field for field in MONEY_FIELDS if words & HEADER_WORDS[field]]
+
+
+def _digits_run(text: str) -> int:
+    """The most digits in one number of the text (spaces inside a number count as part of it)."""
+    return max((len(run.replace(" ", "")) for run in _DIGIT_RUN.findall(text)), default=0)
+
+
+def _check_money_fields(problems: list[str], fields: list[Any]) -> None:
+    """One amount and one reference column, at most one mobile-money number."""
+    for field in MONEY_FIELDS:
+        n = fields.count(field)
+        if n > 1:
+            problems.append(_("columns: {n} columns have field = \"{field}\"; accepted: one", n=n, field=field))
+        elif n == 0 and field in REQUIRED_ONCE:
+            problems.append(_("columns: no column has field = \"{field}\"; accepted: one", field=field))
 
 
 def _check_report(problems: list[str], report: Any) -> dict[str, Any]:
@@ -249,19 +305,36 @@ def list_providers(session: Session, actor: Actor) -> list[PaymentProvider]:
     return list(session.scalars(sa.select(PaymentProvider).order_by(PaymentProvider.name)))
 
 
-def get_provider(session: Session, name: str) -> PaymentProvider:
+def get_provider(session: Session, name: str, *, in_use: bool = False) -> PaymentProvider:
+    """The provider of that name (NotFound naming those known); with `in_use`, refused when inactive:
+    no file is made for it and no report of it is applied."""
     provider = session.scalar(sa.select(PaymentProvider).where(PaymentProvider.name == name.strip().lower()))
     if provider is None:
         known = session.scalars(sa.select(PaymentProvider.name).order_by(PaymentProvider.name)).all()
         raise NotFound(_("No payment provider {name}; known: {known}.", name=name,
                          known=", ".join(known) or _("none")))
+    if in_use:
+        check_in_use(provider)
     return provider
+
+
+def check_in_use(provider: PaymentProvider) -> None:
+    """ValidationFailed when the provider is inactive, or its stored template is no longer accepted."""
+    if not provider.active:
+        raise ValidationFailed(_("The payment provider {name} is inactive: no payment file is made for it and no "
+                                 "report of it is applied.", name=provider.name))
+    try:
+        check_template(dict(provider.template), provider.kind)
+    except ValidationFailed as exc:
+        raise ValidationFailed(_("The payment provider {name} cannot be used until an administrator replaces its "
+                                 "template. {problems}", name=provider.name, problems=exc.message)) from None
 
 
 def add_provider(session: Session, actor: Actor, name: str, text: str, *, source: str = "template",
                  label: str | None = None, replace: bool = False) -> PaymentProvider:
-    """Add a provider from a TOML template (or replace the template of one, when `replace`)."""
-    actor.require(Permission.ASSISTANCE_PROGRAMME_WRITE)
+    """Add a provider from a TOML template (or replace the template of one, when `replace`). Providers are
+    shared by every organisation: administrators only (ASSISTANCE_PROVIDER_WRITE)."""
+    actor.require(Permission.ASSISTANCE_PROVIDER_WRITE)
     name = name.strip().lower()
     if not NAME_PATTERN.match(name):
         raise ValidationFailed(_("The name {name} is refused; accepted: 2 to 40 lower-case letters, digits, _ or -, "

@@ -12,6 +12,12 @@ whose columns are wrong is refused whole; the same file is never applied twice t
 A sent payment becomes paid, failed or unclaimed; an unclaimed one may become paid with a later
 report (the cycle is then reconciled again). One transition per pair of states reached is kept on
 the cycle, naming the reconciliation.
+
+A report is applied only with the provider the cycle was sent to. A reference of a programme of
+another organisation is reported as unknown, like one that does not exist. The programme is locked
+while the report is applied (as when a cycle is prepared, which re-issues failed and unclaimed
+payments), and a payment is changed only if it is still in the state it was classified in: should
+one have moved meanwhile, nothing is applied.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from sqlalchemy.orm import Session, aliased
 
 from jatigi.assistance import providers as providers_
 from jatigi.assistance import states, vocab
-from jatigi.assistance.models import Cycle, Payment, PaymentProvider, Programme, Reconciliation, Transition
-from jatigi.assistance.payment_files import cycle_for
+from jatigi.assistance.models import Cycle, Payment, PaymentProvider, Programme, Reconciliation
+from jatigi.assistance.payment_files import cycle_for, only_provider, sent_provider
+from jatigi.assistance.policies import visible_programmes
 from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.bulk import Rows, insert_rows
@@ -271,10 +278,14 @@ def _stage(session: Session, tmp: sa.Table, good: list[ReportLine]) -> None:
     insert_rows(conn, tmp, Rows(["line", "reference", "outcome", "word", "amount", "paid_on"], values))
 
 
-def _classify(session: Session, tmp: sa.Table, cycle_id: int) -> None:
-    """Match the lines to the payments, then say of each what becomes of it (NULL: applied)."""
+def _classify(session: Session, actor: Actor, tmp: sa.Table, cycle_id: int) -> None:
+    """Match the lines to the payments of the programmes the actor acts for (another organisation's
+    reference stays unknown), then say of each what becomes of it (NULL: applied)."""
     P, t = _payments(), tmp.c
-    session.execute(sa.update(tmp).where(P.c.reference == t.reference)
+    match = [P.c.reference == t.reference]
+    if acted := visible_programmes(actor):
+        match.append(P.c.programme_id.in_(sa.select(Programme.id).where(*acted)))
+    session.execute(sa.update(tmp).where(*match)
                     .values(payment_id=P.c.id, p_cycle=P.c.cycle_id, p_state=P.c.state, p_amount=P.c.amount))
     may_move = sa.or_(t.p_state == "sent", sa.and_(t.p_state == "unclaimed", t.outcome == "paid"))
     session.execute(sa.update(tmp).values(verdict=sa.case(
@@ -323,14 +334,19 @@ def _db_problems(session: Session, tmp: sa.Table, name: str, report: dict[str, A
 
 def _apply(session: Session, actor: Actor, tmp: sa.Table, rec: Reconciliation, cycle: Cycle,
            file: str) -> dict[str, int]:
-    """Change the payments; one transition per pair of states, on the cycle. Counts by outcome."""
+    """Change the payments still in the state they were classified in (Conflict if some are not: the
+    caller's savepoint then undoes everything); one transition per pair of states, on the cycle. Counts by
+    outcome."""
     t = tmp.c
     moves = session.execute(sa.select(t.p_state, t.outcome, sa.func.count()).where(t.verdict.is_(None))
                             .group_by(t.p_state, t.outcome).order_by(t.p_state, t.outcome)).all()
     P = _payments()
-    session.execute(sa.update(P).where(P.c.id == t.payment_id, t.verdict.is_(None)).values(
-        state=t.outcome, amount_paid=t.amount, paid_on=t.paid_on, provider_status=t.word,
-        reconciliation_id=rec.id, updated_at=utcnow()))
+    changed = session.execute(sa.update(P).where(P.c.id == t.payment_id, t.verdict.is_(None), P.c.state == t.p_state)
+                              .values(state=t.outcome, amount_paid=t.amount, paid_on=t.paid_on, provider_status=t.word,
+                                      reconciliation_id=rec.id, updated_at=utcnow()))
+    if changed.rowcount != sum(n for _b, _a, n in moves):  # type: ignore[attr-defined]
+        raise Conflict(_("Some payments of cycle {id} changed while the report was being applied (another person or "
+                         "process moved them); nothing was applied. Apply the report again.", id=cycle.id))
     counts = {"paid": 0, "failed": 0, "unclaimed": 0}
     for before, after, n in moves:
         counts[after] += n
@@ -341,20 +357,19 @@ def _apply(session: Session, actor: Actor, tmp: sa.Table, rec: Reconciliation, c
     return counts
 
 
-def _provider(session: Session, cycle: Cycle, programme: Programme, name: str | None) -> PaymentProvider:
-    """The provider named, else the one the cycle's file was exported for, else the programme's."""
+def _provider(session: Session, cycle: Cycle, name: str | None) -> PaymentProvider:
+    """The provider the cycle was sent to (another one named is refused); the one named when that is not known."""
+    sent_to = sent_provider(session, cycle)
     if name:
-        return providers_.get_provider(session, name)
-    detail = session.scalar(sa.select(Transition.detail).where(
-        Transition.entity == "cycle", Transition.entity_id == cycle.id, Transition.from_state == "approved",
-        Transition.to_state == "sent").order_by(Transition.id.desc()).limit(1))
-    if detail and detail.get("provider"):
-        return providers_.get_provider(session, str(detail["provider"]))
-    if programme.provider_id is not None:
-        provider = session.get(PaymentProvider, programme.provider_id)
-        if provider is not None:
-            return provider
-    raise ValidationFailed(_("The provider of cycle {id} is not known; give --provider.", id=cycle.id))
+        provider = providers_.get_provider(session, name)
+        if sent_to is not None and provider.id != sent_to.id:
+            raise only_provider(cycle, sent_to)
+    elif sent_to is not None:
+        provider = sent_to
+    else:
+        raise ValidationFailed(_("The provider of cycle {id} is not known; give --provider.", id=cycle.id))
+    providers_.check_in_use(provider)
+    return provider
 
 
 def sha256_of(path: Path) -> str:
@@ -373,9 +388,12 @@ def reconcile(session: Session, actor: Actor, *, cycle_id: int, path: Path,
     path = Path(path)
     if not path.is_file():
         raise ValidationFailed(_("No file {file}.", file=str(path)))
-    cycle, programme = cycle_for(session, actor, cycle_id, lock=True)
+    cycle, programme = cycle_for(session, actor, cycle_id)
+    # The programme first, as cycles.prepare locks it: no preparation re-issues a payment being reconciled.
+    session.refresh(programme, with_for_update=True)
+    session.refresh(cycle, with_for_update=True)
     states.check_move("cycle", cycle.state, "reconciled")
-    provider = _provider(session, cycle, programme, provider_name)
+    provider = _provider(session, cycle, provider_name)
     sha = sha256_of(path)
     before = session.scalar(sa.select(Reconciliation).where(Reconciliation.cycle_id == cycle.id,
                                                              Reconciliation.sha256 == sha))
@@ -390,7 +408,7 @@ def reconcile(session: Session, actor: Actor, *, cycle_id: int, path: Path,
 
     tmp = _tmp_table()
     _stage(session, tmp, good)
-    _classify(session, tmp, cycle.id)
+    _classify(session, actor, tmp, cycle.id)
     problems = sorted([*problems, *_db_problems(session, tmp, path.name, report, cycle)], key=lambda p: p.row)
     applicable = session.scalar(sa.select(sa.func.count()).where(tmp.c.verdict.is_(None))) or 0
     if not applicable:
@@ -401,11 +419,16 @@ def reconcile(session: Session, actor: Actor, *, cycle_id: int, path: Path,
         raise NothingApplied(_("No line of {file} can be applied to cycle {id} ({n} problems); nothing was applied.",
                                file=path.name, id=cycle.id, n=number(len(problems))), problems)
 
-    rec = Reconciliation(cycle_id=cycle.id, provider_id=provider.id, filename=path.name[:400], sha256=sha,
-                         lines=total, applied_at=utcnow(), applied_by=actor.user_id)
-    session.add(rec)
-    session.flush()
-    counts: dict[str, Any] = _apply(session, actor, tmp, rec, cycle, path.name)
+    try:
+        with session.begin_nested():
+            rec = Reconciliation(cycle_id=cycle.id, provider_id=provider.id, filename=path.name[:400], sha256=sha,
+                                 lines=total, applied_at=utcnow(), applied_by=actor.user_id)
+            session.add(rec)
+            session.flush()
+            counts: dict[str, Any] = _apply(session, actor, tmp, rec, cycle, path.name)
+    except Conflict:
+        tmp.drop(session.connection())
+        raise
     tmp.drop(session.connection())
     counts["problems"] = len(problems)
     counts["by_problem"] = dict(Counter(_kind(p) for p in problems))

@@ -70,6 +70,12 @@ class ReasonIn(BaseModel):
     reason: str | None = Field(None, max_length=500, description="Why; required to cancel or reject.")
 
 
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=500, description="A note kept in the cycle's history (optional).")
+
+
 class EnrolIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -201,6 +207,7 @@ class CycleOut(BaseModel):
     approved_at: datetime | None
     sent_at: datetime | None
     reconciled_at: datetime | None
+    closed_at: datetime | None = None
 
 
 class StateTotalOut(BaseModel):
@@ -442,7 +449,8 @@ def cycle_out(c: Cycle, programme: Programme) -> dict[str, Any]:
                 households=int(counts.get("households", 0)), due=int(counts.get("due", 0)), held=held,
                 held_total=int(counts.get("held_total", 0)), reissued=int(counts.get("reissued", 0)),
                 reissued_amount=int(counts.get("reissued_amount", 0)), total_due=int(c.total_due or 0),
-                prepared_at=c.prepared_at, approved_at=c.approved_at, sent_at=c.sent_at, reconciled_at=c.reconciled_at)
+                prepared_at=c.prepared_at, approved_at=c.approved_at, sent_at=c.sent_at, reconciled_at=c.reconciled_at,
+                closed_at=c.closed_at)
 
 
 def transition_out(t: Transition) -> TransitionOut:

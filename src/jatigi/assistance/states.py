@@ -3,7 +3,7 @@ each kept in `assistance_transitions` (who, when, why) and in the audit log."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,15 @@ LABELS: dict[str, dict[str, str]] = {
 }
 ENTITY_LABELS = {"programme": N_("This programme"), "cycle": N_("This cycle"), "payment": N_("This payment"),
                  "complaint": N_("This complaint")}
+# Moves outside the state machines above, each allowed for one named reason only, by the code that
+# names it (`check_exception`), and kept with that name in the transition's detail ("exception"):
+# - reissue_withdrawn: a cycle's lines withdrawn before anything went out (the cycle rejected, or
+#   cancelled before approval) put each payment its re-issues replaced back from `reissued` to the
+#   state it had; that payment can then be re-issued again.
+REISSUE_WITHDRAWN = "reissue_withdrawn"
+EXCEPTIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
+    REISSUE_WITHDRAWN: {"payment": {"reissued": ("failed", "unclaimed")}},
+}
 TABLES = {"programme": "programme", "cycle": "assistance_cycle", "payment": "assistance_payment",
           "complaint": "complaint"}
 
@@ -48,15 +57,24 @@ def can_move(entity: str, state: str, to: str) -> bool:
 
 def check_move(entity: str, state: str, to: str) -> None:
     """Conflict, in words, when `state` may not become `to`."""
-    if can_move(entity, state, to):
-        return
-    allowed = MOVES[entity].get(state, ())
+    if not can_move(entity, state, to):
+        _refuse(entity, state, to, MOVES[entity].get(state, ()))
+
+
+def _refuse(entity: str, state: str, to: str, allowed: tuple[str, ...]) -> NoReturn:
     raise Conflict(_("{entity} is {state} and cannot become {to}; {allowed}.",
                      entity=_(ENTITY_LABELS[entity]), state=state_label(entity, state).lower(),
                      to=state_label(entity, to).lower(),
                      allowed=(_("it can become: {states}", states=", ".join(state_label(entity, s).lower()
                                                                         for s in allowed))
                               if allowed else _("it can no longer change"))))
+
+
+def check_exception(name: str, entity: str, state: str, to: str) -> None:
+    """Conflict unless the named exception allows `state` to become `to` (see EXCEPTIONS)."""
+    allowed = EXCEPTIONS[name].get(entity, {}).get(state, ())
+    if to not in allowed:
+        _refuse(entity, state, to, allowed)
 
 
 def move(session: Session, actor: Actor, entity: str, record: Stateful, to: str, *, reason: str | None = None,

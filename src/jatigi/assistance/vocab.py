@@ -60,7 +60,7 @@ CYCLE_MOVES = {
     "draft": ("prepared", "cancelled"),
     "prepared": ("approved", "rejected", "cancelled"),
     "rejected": ("prepared", "cancelled"),  # prepared again, replacing the rejected lines
-    "approved": ("sent", "cancelled"),  # locked: nothing in it changes any more
+    "approved": ("sent", "rejected", "cancelled"),  # locked: nothing in it changes, but it may be sent back
     "sent": ("reconciled",),
     "reconciled": ("reconciled", "closed"),  # a later report (unclaimed cash collected) reconciles again
     "closed": (),
@@ -94,6 +94,8 @@ PAYMENT_LIVE = ("due", "sent", "paid", "unclaimed")
 # Why an enrolled household gets no payment in a cycle.
 HOLD_REASONS = {
     "possible_duplicate": N_("Possible duplicate awaiting review"),
+    "duplicate": N_("Registered twice: paid under the other registration"),
+    "no_recipient": N_("No living adult member to receive it"),
     "deceased": N_("Recipient deceased"),
     "moved_away": N_("Moved away from the programme area"),
     "assisted_elsewhere": N_("Already assisted for the same purpose and period"),

@@ -23,7 +23,7 @@ from jatigi.registry.problems import write_report
 complaints_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 pdm_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
 SHOWN_PROBLEMS = 20
-CODE = typer.Argument(..., help=_("The complaint's code, e.g. CMP-000012."))
+CODE = typer.Argument(..., help=_("The complaint's code, e.g. CMP-7KQ2M9XA."))
 VERSION = typer.Option(None, "--version", help=_("The version you read (from show); refused if it changed since."))
 
 

@@ -62,7 +62,8 @@ def show_provider(name: str = typer.Argument(..., help=_("The provider's name.")
         console.print(statuses)
 
 
-@providers_app.command("add", help=_("Add a payment provider from a TOML template (see the shipped ones)."))
+@providers_app.command("add", help=_("Add a payment provider from a TOML template (see the shipped ones). "
+                                     "Administrators only: a provider is shared by every organisation."))
 @friendly_errors
 def add_provider(name: str = typer.Argument(..., help=_("The provider's name, used on the command line.")),
                  template: Path = typer.Option(..., "--template", help=_("The TOML template file.")),
@@ -90,6 +91,8 @@ def export(cycle: int = typer.Option(..., "--cycle", help=_("The cycle's id.")),
         result = payment_files.export_cycle(session, actor, cycle_id=cycle, provider_name=provider, out=out)
     console.print(_("{n} payments, {total}, written to {file}.", n=number(result.lines), total=money(result.total),
                     file=str(result.path)))
+    for line in payment_files.cancelled_lines(result.cancelled):
+        err_console.print(line, style="yellow")
     if result.first:
         console.print(_("Cycle {id} is now sent to {provider}.", id=result.cycle_id, provider=result.provider))
     else:

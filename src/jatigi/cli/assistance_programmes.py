@@ -404,6 +404,8 @@ def _summary(session: Session, view: cycles_.CycleView) -> None:
         console.print(_("Prepared by {who} on {day}.", who=view.prepared_by or "system", day=day(c.prepared_at)))
     if c.approved_at is not None:
         console.print(_("Approved by {who} on {day}.", who=view.approved_by or "system", day=day(c.approved_at)))
+    if c.closed_at is not None:
+        console.print(_("Closed on {day}.", day=day(c.closed_at)))
     counts = c.counts
     if not counts:
         return
@@ -453,7 +455,8 @@ def approve(cycle: str = CYCLE, as_user: str = AS_USER) -> None:
                         amount=money(c.total_due)))
 
 
-@cycles_app.command("reject", help=_("Send a prepared cycle back, with the reason; it can be prepared again."))
+@cycles_app.command("reject", help=_("Send a prepared cycle back, or an approved one not yet sent (not one you "
+                                     "prepared), with the reason; it can be prepared again."))
 @friendly_errors
 def reject(cycle: str = CYCLE, reason: str = typer.Option(..., "--reason", help=_("What must be corrected.")),
            as_user: str = AS_USER) -> None:
@@ -470,3 +473,13 @@ def cancel_cycle(cycle: str = CYCLE, reason: str = typer.Option(..., "--reason",
     with db_session() as session:
         c = cycles_.cancel(session=session, actor=acting_user(session, as_user), ref=cycle, reason=reason)
         console.print(_("Cycle {number} cancelled.", number=c.number))
+
+
+@cycles_app.command("close", help=_("Close a reconciled cycle once the provider will send no more report."))
+@friendly_errors
+def close_cycle(cycle: str = CYCLE, note: str = typer.Option(None, "--note", help=_("A note kept in the cycle's "
+                                                                                     "history (optional).")),
+                as_user: str = AS_USER) -> None:
+    with db_session() as session:
+        c = cycles_.close(session=session, actor=acting_user(session, as_user), ref=cycle, note=note)
+        console.print(_("Cycle {number} closed: no report can be applied to it any more.", number=c.number))

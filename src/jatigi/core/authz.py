@@ -54,6 +54,8 @@ class Permission(StrEnum):
     ASSISTANCE_CYCLE_APPROVE = "assistance:cycle:approve"
     # Export payment files (opens recipients' phone numbers) and mark a cycle sent.
     ASSISTANCE_PAYMENT_EXPORT = "assistance:payment:export"
+    # Add or replace a payment provider's template (shared by every organisation): administrators.
+    ASSISTANCE_PROVIDER_WRITE = "assistance:provider:write"
     # Apply a provider's report to a cycle; re-issue failed payments.
     ASSISTANCE_PAYMENT_RECONCILE = "assistance:payment:reconcile"
     # Import and see post-distribution monitoring.

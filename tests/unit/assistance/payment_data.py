@@ -19,8 +19,9 @@ from tests import factories as f
 
 ORG = "ONGA"
 # cash officers carla (prepares) and cindy (approves), a registrar, a viewer from the IM team
-# (reads programmes but may not export) and a cash officer of another organisation.
-CASH, APPROVER, REGISTRAR, IM, OTHER = "carla", "cindy", "rita", "ivan", "bert"
+# (reads programmes but may not export), a cash officer of another organisation and an administrator
+# (who alone adds payment providers, shared by every organisation).
+CASH, APPROVER, REGISTRAR, IM, OTHER, ADMIN = "carla", "cindy", "rita", "ivan", "bert", "ada"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def people(session: Session) -> None:
     f.user(session, REGISTRAR, ORG, "registration_officer")
     f.user(session, IM, ORG, "im_officer")
     f.user(session, OTHER, "ONGB", "cash_officer")
+    f.user(session, ADMIN, ORG, "admin")
 
 
 def households(session: Session, recipients: tuple[Recipient, ...] = RECIPIENTS) -> list[str]:
@@ -85,10 +87,15 @@ def programme(session: Session, code: str = "PRG-0001", modality: str = "mobile_
 
 
 def cycle(session: Session, programme_id: int, codes: list[str], *, number: int = 1, state: str = "approved",
-          recipients: tuple[Recipient, ...] = RECIPIENTS) -> CycleData:
-    """A cycle of `programme_id` paying the households `codes` (one per recipient, in order)."""
-    ids = dict(session.execute(sa.select(Household.code, Household.id).where(Household.code.in_(codes))).all())
-    heads = dict(session.execute(sa.select(Person.household_id, Person.id).where(
+          recipients: tuple[Recipient, ...] = RECIPIENTS, copy_phones: bool = True) -> CycleData:
+    """A cycle of `programme_id` paying the households `codes` (one per recipient, in order), with each
+    household's phone copied on its line as preparing does (not when `copy_phones` is false: a cycle
+    prepared before the copy was kept)."""
+    ids: dict[str, int] = dict(session.execute(sa.select(Household.code, Household.id)
+                                               .where(Household.code.in_(codes))).all())
+    phones: dict[int, str | None] = dict(session.execute(sa.select(Household.id, Household.phone_sealed)
+                                  .where(Household.id.in_(ids.values()))).all()) if copy_phones else {}
+    heads: dict[int, int] = dict(session.execute(sa.select(Person.household_id, Person.id).where(
         Person.household_id.in_(ids.values()), Person.line_no == 1)).all())
     prog_code = session.scalar(sa.select(Programme.code).where(Programme.id == programme_id))
     month = 5 + number
@@ -106,7 +113,7 @@ def cycle(session: Session, programme_id: int, codes: list[str], *, number: int 
         line_state = "held" if r.hold else ("due" if state in ("prepared", "approved") else "sent")
         session.add(Payment(cycle_id=c.id, programme_id=programme_id, household_id=ids[hh], reference=ref,
                             state=line_state, hold_reason=r.hold, amount=r.amount,
-                            recipient_person_id=heads[ids[hh]]))
+                            recipient_person_id=heads[ids[hh]], phone_sealed=phones.get(ids[hh])))
         data.references.append(ref)
         (data.held if r.hold else data.due).append(i)
     session.flush()

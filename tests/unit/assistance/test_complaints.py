@@ -4,6 +4,7 @@ handled through the allowed moves only, and kept to their organisation."""
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests import factories as f
 from tests.unit.assistance import feedback_data as fd
 
 TODAY = date(2024, 7, 15)
+CODE = re.compile(r"CMP-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}")
 
 
 def _new(**overrides: object) -> cmp.NewComplaint:
@@ -40,7 +42,7 @@ def test_a_complaint_gets_its_deadline_from_its_priority_and_a_history(session: 
     carla = f.actor(session, "carla")
     c = cmp.record(session, carla, _new(payment=paid.references[1][0], name="Awa Traoré", contact="76 11 22 33"),
                    today=TODAY)
-    assert c.code == f"CMP-{c.id:06d}" and c.state == "open" and not c.sensitive
+    assert CODE.fullmatch(c.code) and c.state == "open" and not c.sensitive
     assert c.respond_by == date(2024, 7, 8)  # medium: 7 days
     assert c.programme_id is not None and c.household_id is not None and c.admin1 == "ML09"
     high = cmp.record(session, carla, _new(priority="high", received_on="03/07/2024"), today=TODAY)
@@ -212,3 +214,26 @@ def test_what_was_said_and_who_said_it_are_not_in_the_database_file(engine: sa.E
     assert code.encode() in data
     for text in secrets:
         assert text.encode("utf-8") not in data, text
+
+
+def test_codes_are_random_and_tell_nothing_of_how_many_complaints_exist(session: Session, paid: fd.Paid,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    carla, pat = f.actor(session, "carla"), f.actor(session, "pat")
+    hidden = cmp.record(session, pat, _new(category="protection_risk"), today=TODAY)  # carla never sees it
+    first, second = (cmp.record(session, carla, _new(), today=TODAY) for _ in range(2))
+    codes = [hidden.code, first.code, second.code]
+    assert all(CODE.fullmatch(code) for code in codes) and len(set(codes)) == 3
+    assert [r.complaint.code for r in cmp.queue(session, carla, today=TODAY)[1]] == [second.code, first.code]
+    # A code already taken is drawn again.
+    drawn = iter([first.code, "CMP-XXXXXXXX"])
+    monkeypatch.setattr(cmp, "new_code", lambda: next(drawn))
+    assert cmp.record(session, carla, _new(), today=TODAY).code == "CMP-XXXXXXXX"
+
+
+def test_codes_given_before_stay_valid(session: Session, paid: fd.Paid) -> None:
+    carla = f.actor(session, "carla")
+    old = cmp.record(session, carla, _new(), today=TODAY)
+    old.code = "CMP-000012"
+    session.flush()
+    assert cmp.details(session, carla, "cmp-000012", today=TODAY).complaint.id == old.id
+    assert cmp.queue(session, carla, cmp.Filters(q="CMP-000012"), today=TODAY)[0] == 1

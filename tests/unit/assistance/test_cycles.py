@@ -1,5 +1,6 @@
-"""Cycles: each hold reason, four eyes, preparing twice, preparing again after a rejection, a failure in
-the middle of preparing, and re-issuing a failed payment exactly once."""
+"""Cycles: each hold reason, the recipient, duplicates paid once, phones, four eyes, preparing twice,
+preparing again after a rejection (of a prepared or an approved cycle), a failure in the middle of
+preparing, re-issuing a failed payment exactly once, and closing a reconciled cycle."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jatigi.assistance import cycles, enrolment, programmes
+from jatigi.assistance import cycles, enrolment, holds, programmes, states
 from jatigi.assistance.models import Cycle, Payment, Programme, Transition
 from jatigi.core.audit import AuditEvent
 from jatigi.core.authz import SYSTEM
-from jatigi.core.db import session_scope
+from jatigi.core.crypto import keyring
+from jatigi.core.db import session_scope, utcnow
 from jatigi.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from jatigi.dedup.models import CONFIRMED, PENDING, CandidatePair
+from jatigi.dedup.models import CONFIRMED, MERGED, PENDING, REJECTED, UNMERGED, CandidatePair
 from jatigi.registry import service as registry
 from jatigi.registry.models import Household, Person
+from jatigi.registry.records import PersonRecord
 from tests import factories as f
 from tests.unit.assistance import programme_data as d
 
@@ -156,8 +159,50 @@ def test_four_eyes_then_locked(session: Session, world: dict[str, str]) -> None:
     with pytest.raises(Conflict) as again:
         cycles.prepare(session=session, actor=cindy, ref=cycle.id)
     assert again.value.message.startswith("Cycle 1 of PRG-0001 is already approved (prepared by carla on ")
-    with pytest.raises(Conflict, match="This cycle is approved and cannot become rejected"):
+    cycle.state = "sent"  # what the first export does
+    with pytest.raises(Conflict, match="This cycle is sent to the provider and cannot become rejected"):
         cycles.reject(session=session, actor=cindy, ref=cycle.id, reason="Trop tard")
+
+
+def test_the_system_account_does_not_prepare_a_cycle(session: Session, world: dict[str, str]) -> None:
+    cycle = cycles.create_cycle(session=session, actor=f.actor(session, d.CASH), ref="PRG-0001")
+    with pytest.raises(Forbidden) as refused:
+        cycles.prepare(session=session, actor=SYSTEM, ref=cycle.id)
+    assert refused.value.message == ("A cycle is prepared by a named person, not by the system account (another "
+                                     "person then approves it): say who prepares it with --as USER or JATIGI_USER.")
+    assert cycle.state == "draft" and cycle.prepared_by is None
+    assert session.scalar(sa.select(sa.func.count()).where(Payment.cycle_id == cycle.id)) == 0
+
+
+def test_an_approved_cycle_not_yet_sent_is_sent_back_by_another_person(session: Session,
+                                                                      world: dict[str, str]) -> None:
+    carla, cindy = f.actor(session, d.CASH), f.actor(session, d.APPROVER)
+    cycle = cycles.create_cycle(session=session, actor=carla, ref="PRG-0001")
+    cycles.prepare(session=session, actor=carla, ref=cycle.id)
+    cycles.approve(session=session, actor=cindy, ref=cycle.id)
+    with pytest.raises(Forbidden) as refused:
+        cycles.reject(session=session, actor=carla, ref=cycle.id, reason="Je me suis trompée")
+    assert refused.value.message == ("You prepared cycle 1 of PRG-0001: another person must send it back once "
+                                     "approved (four eyes).")
+    with pytest.raises(Forbidden, match="named person"):
+        cycles.reject(session=session, actor=SYSTEM, ref=cycle.id, reason="Erreur")
+    with pytest.raises(ValidationFailed, match="Say why the cycle is rejected"):
+        cycles.reject(session=session, actor=cindy, ref=cycle.id, reason="")
+    assert cycle.state == "approved"
+    cycles.reject(session=session, actor=cindy, ref=cycle.id, reason="Le décès d'Enna n'est pas confirmé")
+    assert (cycle.state, cycle.approved_by, cycle.approved_at) == ("rejected", None, None)
+    # Prepared again from the registry as it is then, and approved again by another person.
+    head_of(session, world["deceased"]).deceased_on = None
+    cycles.prepare(session=session, actor=carla, ref=cycle.id)
+    assert lines(session, cycle)[world["deceased"]] == ("due", None, 25_000)
+    assert session.scalar(sa.select(sa.func.count()).where(Payment.cycle_id == cycle.id)) == 10
+    cycles.approve(session=session, actor=cindy, ref=cycle.id)
+    moves = session.execute(sa.select(Transition.from_state, Transition.to_state, Transition.reason)
+                            .where(Transition.entity == "cycle", Transition.entity_id == cycle.id)
+                            .order_by(Transition.id)).all()
+    assert [tuple(m) for m in moves][2:] == [("prepared", "approved", None),
+                                             ("approved", "rejected", "Le décès d'Enna n'est pas confirmé"),
+                                             ("rejected", "prepared", None), ("prepared", "approved", None)]
 
 
 def test_a_prepared_cycle_cannot_be_prepared_again(session: Session, world: dict[str, str]) -> None:
@@ -311,6 +356,18 @@ def test_a_failed_payment_is_reissued_once_and_only_once(session: Session) -> No
         Transition.entity == "payment", Transition.entity_id == unclaimed_id).order_by(Transition.id)).all()
     assert [tuple(m) for m in moves] == [("unclaimed", "reissued"), ("reissued", "unclaimed"),
                                          ("unclaimed", "reissued")]
+    # Putting it back is outside the payments' state machine: the named exception, kept with its name.
+    back = session.scalars(sa.select(Transition).where(Transition.entity == "payment",
+                                                       Transition.entity_id == unclaimed_id,
+                                                       Transition.from_state == "reissued")).one()
+    assert back.detail == {"exception": "reissue_withdrawn"}
+    on_cycle = session.scalars(sa.select(Transition).where(Transition.entity == "cycle", Transition.entity_id
+                                                           == second.id, Transition.from_state == "reissued")).all()
+    assert sorted((t.to_state, t.detail["exception"]) for t in on_cycle) == [
+        ("failed", "reissue_withdrawn"), ("unclaimed", "reissue_withdrawn")]
+    # The re-issue pays the phone of the household's line in this cycle.
+    again = session.scalars(sa.select(Payment).where(Payment.reissue_of == unclaimed_id)).one()
+    assert keyring().open(again.phone_sealed) == "22376123456"
     # Cancelled before approval: the originals are back, ready for the next cycle.
     cycles.cancel(session=session, actor=carla, ref=second.id, reason="Fonds en retard")
     assert session.scalar(sa.select(Payment.state).where(Payment.id == unclaimed_id)) == "unclaimed"
@@ -378,3 +435,174 @@ def test_cancelling_a_programme_cancels_its_open_cycles_but_not_one_approved(ses
     assert session.scalar(sa.select(sa.func.count()).where(Payment.cycle_id == second.id)) == 0
     with pytest.raises(Conflict, match="This programme is cancelled"):
         programmes.activate(session=session, actor=carla, ref=prog.code)
+
+
+def test_putting_back_a_reissued_payment_is_a_named_exception_to_the_payments_moves() -> None:
+    assert not states.can_move("payment", "reissued", "failed")
+    with pytest.raises(Conflict, match="This payment is re-issued in a later cycle and cannot become failed"):
+        states.check_move("payment", "reissued", "failed")
+    for to in ("failed", "unclaimed"):
+        states.check_exception(states.REISSUE_WITHDRAWN, "payment", "reissued", to)
+    with pytest.raises(Conflict, match="cannot become paid; it can become: failed, unclaimed"):
+        states.check_exception(states.REISSUE_WITHDRAWN, "payment", "reissued", "paid")
+
+
+def _cash_programme(session: Session, *codes: str, modality: str = "cash_in_hand") -> Programme:
+    prog = d.programme(session, modality=modality)
+    carla = f.actor(session, d.CASH)
+    for code in codes:
+        enrolment.enrol_household(session=session, actor=carla, ref=prog.code, code=code)
+    return prog
+
+
+def _prepared(session: Session, prog: Programme) -> Cycle:
+    carla = f.actor(session, d.CASH)
+    return cycles.prepare(session=session, actor=carla, ref=cycles.create_cycle(session=session, actor=carla,
+                                                                                 ref=prog.code).id)
+
+
+def test_a_person_registered_twice_is_paid_once(session: Session) -> None:
+    d.people(session)
+    names = ("Awa", "Binta", "Coumba", "Djeneba", "Enna", "Fanta", "Hawa", "Inna", "Kadi", "Lala", "Mama", "Nana")
+    hh = {name: d.household(session, name) for name in names}
+    outside = d.household(session, "Oumou")  # not enrolled
+    for a, b, status in (("Awa", "Binta", CONFIRMED), ("Coumba", "Djeneba", MERGED), ("Enna", "Fanta", REJECTED),
+                         ("Hawa", "Inna", UNMERGED), ("Kadi", "Lala", PENDING), ("Mama", "Nana", CONFIRMED)):
+        pair(session, hh[a], hh[b], status)
+    pair(session, hh["Nana"], outside, CONFIRMED)
+    prog = _cash_programme(session, *hh.values())
+    registry.delete_household(session=session, actor=f.actor(session, d.IM), code=hh["Mama"], reason="Doublon")
+    found = lines(session, _prepared(session, prog))
+    held = {name: found[code][:2] for name, code in hh.items() if found[code][0] == "held"}
+    assert held == {"Binta": ("held", "duplicate"), "Djeneba": ("held", "duplicate"),
+                    "Kadi": ("held", "possible_duplicate"), "Lala": ("held", "possible_duplicate"),
+                    "Mama": ("held", "deleted")}  # Nana is paid: the other registration was removed
+
+
+def test_the_line_keeps_the_phone_approved_and_a_phone_that_is_not_a_mali_mobile_is_held(session: Session) -> None:
+    d.people(session)
+    hh = {"mali": d.household(session, "Awa", phone="+223 76 12 34 56"),
+          "france": d.household(session, "Binta", phone="+33 6 12 34 56 78"),
+          "nine_digits": d.household(session, "Coumba", phone="761234567"),
+          "france_no_rent": d.household(session, "Djeneba", phone="+33 6 12 34 56 78", rent=None),
+          "mali_no_rent": d.household(session, "Enna", rent=None)}
+    cycle = _prepared(session, _cash_programme(session, *hh.values(), modality="mobile_money"))
+    found = lines(session, cycle)
+    assert {key: found[code][:2] for key, code in hh.items()} == {
+        "mali": ("due", None), "france": ("held", "no_phone"), "nine_digits": ("held", "no_phone"),
+        "france_no_rent": ("held", "no_phone"), "mali_no_rent": ("held", "zero_amount")}
+    assert cycle.counts["held"] == {"no_phone": 3, "zero_amount": 1} and cycle.total_due == 25_000
+    household = session.get(Household, d.household_id(session, hh["mali"]))
+    assert household is not None
+    line = session.scalars(sa.select(Payment).where(Payment.household_id == household.id)).one()
+    assert line.phone_sealed == household.phone_sealed and keyring().open(line.phone_sealed) == "22376123456"
+    household.phone_sealed = keyring().seal("22366000000")  # changed after the cycle was prepared
+    session.flush()
+    session.refresh(line)
+    assert keyring().open(line.phone_sealed) == "22376123456"
+    assert holds.is_mali_mobile("76 12 34 56") and not holds.is_mali_mobile(None)
+
+
+def _person(session: Session, code: str, line_no: int) -> Person:
+    return session.scalars(sa.select(Person).join(Household, Household.id == Person.household_id)
+                           .where(Household.code == code, Person.line_no == line_no)).one()
+
+
+def test_the_recipient_is_the_living_head_else_the_oldest_living_adult(session: Session) -> None:
+    d.people(session)
+    rita = f.actor(session, d.REGISTRAR)
+
+    def family(*members: tuple[str, str, date]) -> str:
+        return f.household(session, rita, monthly_rent_xof=25_000, movements=[],
+                           members=[PersonRecord(i + 1, given, "Coulibaly", "f", relationship, born)
+                                    for i, (given, relationship, born) in enumerate(members)])
+
+    hh = {
+        "head": family(("Awa", "head", date(1990, 1, 1)), ("Nene", "parent", date(1950, 1, 1))),
+        "widowed": family(("Binta", "head", date(1980, 1, 1)), ("Sali", "spouse", date(1985, 1, 1)),
+                          ("Nana", "parent", date(1955, 1, 1)), ("Ami", "child", date(2010, 1, 1))),
+        "orphans": family(("Coumba", "head", date(1980, 1, 1)), ("Ami", "child", date(2010, 1, 1)),
+                          ("Fifi", "child", date(2012, 1, 1))),
+        "all_dead": family(("Djeneba", "head", date(1950, 1, 1)), ("Tata", "spouse", date(1952, 1, 1))),
+        "no_head": family(("Enna", "head", date(1980, 1, 1)), ("Rokia", "spouse", date(1992, 1, 1))),
+        "eighteen": family(("Fanta", "head", date(1980, 1, 1)), ("Ada", "child", date(2007, 2, 1)),
+                           ("Ida", "child", date(2007, 1, 31))),
+        "nobody": family(("Hawa", "head", date(1980, 1, 1))),
+    }
+    for key in ("widowed", "orphans", "all_dead", "eighteen"):
+        _person(session, hh[key], 1).deceased_on = date(2024, 12, 1)
+    _person(session, hh["all_dead"], 2).deceased_on = date(2024, 11, 1)
+    for key in ("no_head", "nobody"):  # the head's record removed from the household
+        _person(session, hh[key], 1).deleted_at = utcnow()
+    session.flush()
+    cycle = _prepared(session, _cash_programme(session, *hh.values()))
+    assert cycle.period_end == date(2025, 1, 31)
+    rows = session.execute(sa.select(Household.code, Payment.state, Payment.hold_reason, Person.line_no)
+                           .join(Household, Household.id == Payment.household_id)
+                           .outerjoin(Person, Person.id == Payment.recipient_person_id)
+                           .where(Payment.cycle_id == cycle.id)).all()
+    found = {code: (state, reason, line_no) for code, state, reason, line_no in rows}
+    assert {key: found[code] for key, code in hh.items()} == {
+        "head": ("due", None, 1),
+        "widowed": ("due", None, 3),  # the grandmother, the oldest living adult
+        "orphans": ("held", "no_recipient", None),
+        "all_dead": ("held", "deceased", None),
+        "no_head": ("due", None, 2),
+        "eighteen": ("due", None, 3),  # 18 on the cycle's last day; her sister only the day after
+        "nobody": ("held", "no_recipient", None),
+    }
+    assert holds.adult_born_by(date(2028, 2, 29)) == date(2010, 2, 28)
+
+
+def test_a_departure_or_a_death_counts_from_its_day(session: Session) -> None:
+    d.people(session)
+    rita = f.actor(session, d.REGISTRAR)
+    leaving = d.household(session, "Awa")
+    dying = f.household(session, rita, monthly_rent_xof=25_000, movements=[],
+                        members=[PersonRecord(1, "Binta", "Maïga", "f", "head", date(1960, 1, 1)),
+                                 PersonRecord(2, "Sali", "Maïga", "f", "child", date(1990, 1, 1))])
+    prog = _cash_programme(session, leaving, dying)
+    household = session.get(Household, d.household_id(session, leaving))
+    assert household is not None
+    household.departed_on = date(2025, 2, 3)  # recorded for February: January is paid
+    _person(session, dying, 1).deceased_on = date(2025, 2, 10)
+    session.flush()
+    january = _prepared(session, prog)
+    assert lines(session, january) == {leaving: ("due", None, 25_000), dying: ("due", None, 25_000)}
+    recipient = session.scalar(sa.select(Payment.recipient_person_id).where(Payment.cycle_id == january.id,
+                                                                            Payment.household_id == _person(
+                                                                                session, dying, 1).household_id))
+    assert recipient == _person(session, dying, 1).id
+    february = _prepared(session, prog)
+    assert lines(session, february) == {leaving: ("held", "moved_away", 25_000), dying: ("due", None, 25_000)}
+    assert session.scalar(sa.select(Payment.recipient_person_id).where(
+        Payment.cycle_id == february.id, Payment.household_id == _person(session, dying, 2).household_id)) \
+        == _person(session, dying, 2).id
+
+
+def test_a_reconciled_cycle_is_closed_by_who_reconciles(session: Session) -> None:
+    d.people(session)
+    awa = d.household(session, "Awa")
+    prog = _cash_programme(session, awa)
+    carla, cindy = f.actor(session, d.CASH), f.actor(session, d.APPROVER)
+    cycle = _prepared(session, prog)
+    with pytest.raises(Conflict, match="This cycle is prepared and cannot become closed"):
+        cycles.close(session=session, actor=carla, ref=cycle.id)
+    cycles.approve(session=session, actor=cindy, ref=cycle.id)
+    _send_and_report(session, cycle, {f"PRG-0001-1-{awa}": "unclaimed"})
+    with pytest.raises(Forbidden):
+        cycles.close(session=session, actor=f.actor(session, d.IM), ref=cycle.id)
+    with pytest.raises(NotFound):
+        cycles.close(session=session, actor=f.actor(session, d.OTHER), ref=cycle.id)
+    cycles.close(session=session, actor=carla, ref=f"{prog.code}/1", note="  Rapport final de l'opérateur reçu ")
+    assert cycle.state == "closed" and cycle.closed_at is not None
+    closed = session.scalars(sa.select(Transition).where(Transition.entity == "cycle",
+                                                         Transition.entity_id == cycle.id,
+                                                         Transition.to_state == "closed")).one()
+    assert (closed.from_state, closed.reason, closed.by_name) == ("reconciled", "Rapport final de l'opérateur reçu",
+                                                                  d.CASH)
+    assert closed.detail is not None and closed.detail["payments_open"] == {"unclaimed": 1}
+    with pytest.raises(Conflict, match="This cycle is closed and cannot become closed; it can no longer change"):
+        cycles.close(session=session, actor=carla, ref=cycle.id)
+    # Its unclaimed payment is still paid again in the next cycle.
+    assert _prepared(session, prog).counts["reissued"] == 1

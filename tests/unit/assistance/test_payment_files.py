@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jatigi.assistance import payment_files, providers
-from jatigi.assistance.models import Cycle, Transition
+from jatigi.assistance.models import Cycle, Payment, PaymentProvider, Transition
 from jatigi.core.audit import AuditEvent
-from jatigi.core.authz import Permission
+from jatigi.core.authz import SYSTEM, Permission
+from jatigi.core.crypto import keyring
 from jatigi.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jatigi.registry import service as registry
+from jatigi.registry.models import Household
 from tests.unit.assistance import payment_data as d
 
 XLSX_TEMPLATE = """
@@ -40,6 +43,9 @@ field = "site"
 [[columns]]
 header = "Month"
 field = "period"
+[[columns]]
+header = "Reference"
+field = "reference"
 
 [report]
 reference = "Reference"
@@ -82,6 +88,7 @@ def test_the_mobile_money_file_has_the_due_lines_with_phones_written_as_the_temp
     assert [(m[0], m[1], m[3]) for m in moves] == [("due", "sent", d.CASH), ("approved", "sent", d.CASH)]
     assert moves[0][2]["payments"] == 3
     assert moves[1][2] == {"provider": "orange_money", "lines": 3, "total": 60_000, "file": "orange.csv"}
+    assert cycle.provider_id == providers.get_provider(session, "orange_money").id
     event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "assistance.payments.export")).one()
     assert event.actor == d.CASH and event.entity_id == str(data.cycle_id)
     assert event.detail is not None and (event.detail["lines"], event.detail["total"]) == (3, 60_000)
@@ -136,9 +143,12 @@ def test_a_due_line_without_a_phone_stops_the_export_before_anything_is_written(
     codes = d.households(session, recipients)
     data = d.cycle(session, d.programme(session), codes, recipients=recipients)
     out = tmp_path / "orange.csv"
-    with pytest.raises(ValidationFailed, match=f"1 due payments of cycle {data.cycle_id} are for households with no "
-                                               f"phone number, which mobile money needs \\(first: {codes[2]}\\)"):
+    with pytest.raises(ValidationFailed) as refused:
         _export(session, data.cycle_id, out)
+    assert refused.value.message == (
+        f"1 due payments of cycle {data.cycle_id} are for households with no phone number, which mobile money needs "
+        f"(first: {codes[2]}); nothing was written. Reject the cycle and prepare it again: a household without a "
+        "phone number is then held.")  # an approved cycle is rejected before it is prepared again
     assert not out.exists() and not (tmp_path / "orange.csv.part").exists()
     assert session.get(Cycle, data.cycle_id).state == "approved"  # type: ignore[union-attr]
 
@@ -159,16 +169,16 @@ def test_an_xlsx_template_writes_numbers_and_sites(session: Session, tmp_path: P
     from openpyxl import load_workbook
 
     data = d.approved_cycle(session)
-    providers.add_provider(session, d.f.actor(session, d.CASH), "bank", XLSX_TEMPLATE)
+    providers.add_provider(session, d.f.actor(session, d.ADMIN), "bank", XLSX_TEMPLATE)
     out = tmp_path / "bank.xlsx"
     _export(session, data.cycle_id, out, provider="bank")
     sheet = load_workbook(out).active
     assert sheet is not None
     assert [list(r) for r in sheet.iter_rows(values_only=True)] == [
-        ["Phone", "Beneficiary", "Amount", "Site", "Month"],
-        ["+22376123456", "Aminata Maïga", 15000, "Commune IV", "2024-06"],
-        ["+22366001122", "Oumar Touré", 20000, "Mopti Commune", "2024-06"],
-        ["+22370000001", "Fanta Diarra", 25000, "Commune IV", "2024-06"],
+        ["Phone", "Beneficiary", "Amount", "Site", "Month", "Reference"],
+        ["+22376123456", "Aminata Maïga", 15000, "Commune IV", "2024-06", data.references[0]],
+        ["+22366001122", "Oumar Touré", 20000, "Mopti Commune", "2024-06", data.references[1]],
+        ["+22370000001", "Fanta Diarra", 25000, "Commune IV", "2024-06", data.references[2]],
     ]
 
 
@@ -217,3 +227,112 @@ def test_phone_styles_periods_and_sites(session: Session) -> None:
     assert sites["ML090104223"] == ("ML090104", "Commune IV")  # a quartier: its commune
     assert sites["ML090104"] == ("ML090104", "Commune IV")
     assert sites["ML0901"] == ("ML0901", "Bamako")
+
+
+def test_a_sent_cycle_is_exported_again_only_to_the_provider_it_was_sent_to(session: Session, tmp_path: Path) -> None:
+    data = d.approved_cycle(session)
+    providers.add_provider(session, d.f.actor(session, d.ADMIN), "bank", XLSX_TEMPLATE)
+    _export(session, data.cycle_id, tmp_path / "orange.csv")
+    with pytest.raises(Conflict) as refused:
+        _export(session, data.cycle_id, tmp_path / "bank.xlsx", provider="bank")
+    assert refused.value.message == (
+        f"Cycle {data.cycle_id} was sent to Orange Money (orange_money): it is exported again and reconciled with "
+        "that provider only, so that no payment goes out twice.")
+    assert not (tmp_path / "bank.xlsx").exists()
+    assert _export(session, data.cycle_id, tmp_path / "again.csv").lines == 3  # its own provider: the same lines
+
+
+@pytest.mark.parametrize(("modality", "provider", "expected"), [
+    ("mobile_money", "cash_distribution", "Programme PRG-0001 pays by mobile money: its payment file goes to a "
+     "provider of the kind mobile-money operator; cash_distribution is of the kind cash-in-hand distribution list."),
+    ("cash_in_hand", "orange_money", "Programme PRG-0001 pays by cash in hand: its payment file goes to a provider of "
+     "the kind cash-in-hand distribution list; orange_money is of the kind mobile-money operator."),
+    ("voucher", "orange_money", "Programme PRG-0001 pays by voucher: its payment file goes to a provider of the kind "
+     "cash-in-hand distribution list; orange_money is of the kind mobile-money operator."),
+])
+def test_the_first_export_goes_to_a_provider_that_suits_the_modality(session: Session, tmp_path: Path, modality: str,
+                                                                     provider: str, expected: str) -> None:
+    d.people(session)
+    data = d.cycle(session, d.programme(session, modality=modality), d.households(session))
+    with pytest.raises(ValidationFailed) as refused:
+        _export(session, data.cycle_id, tmp_path / "x", provider=provider)
+    assert refused.value.message == expected
+    cycle = session.get(Cycle, data.cycle_id)
+    assert cycle is not None and (cycle.state, cycle.provider_id) == ("approved", None)
+    assert set(d.payment_states(session, data.cycle_id).values()) == {"due", "held"}
+
+
+def test_an_inactive_provider_makes_no_file(session: Session, tmp_path: Path) -> None:
+    data = d.approved_cycle(session)
+    providers.ensure_shipped(session)
+    session.execute(sa.update(PaymentProvider).where(PaymentProvider.name == "orange_money").values(active=False))
+    with pytest.raises(ValidationFailed, match="The payment provider orange_money is inactive: no payment file is "
+                                               "made for it and no report of it is applied."):
+        _export(session, data.cycle_id, tmp_path / "x.csv")
+    assert session.get(Cycle, data.cycle_id).state == "approved"  # type: ignore[union-attr]
+
+
+def test_the_file_pays_the_phone_approved_not_one_recorded_since(session: Session, tmp_path: Path) -> None:
+    data = d.approved_cycle(session)
+    # After approval, someone records another number for Aminata's household.
+    session.execute(sa.update(Household).where(Household.code == data.households[0])
+                    .values(phone_sealed=keyring().seal("22365432100")))
+    out = tmp_path / "orange.csv"
+    _export(session, data.cycle_id, out)
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows[1][:2] == ["22376123456", "15000"]  # the number approved
+    assert "22365432100" not in out.read_text(encoding="utf-8")
+
+
+def test_lines_prepared_before_phones_were_copied_use_the_household_s_phone(session: Session, tmp_path: Path) -> None:
+    d.people(session)
+    data = d.cycle(session, d.programme(session), d.households(session), copy_phones=False)
+    out = tmp_path / "orange.csv"
+    _export(session, data.cycle_id, out)
+    assert [r[0] for r in csv.reader(io.StringIO(out.read_text(encoding="utf-8")))][1:] == [
+        "22376123456", "22366001122", "22370000001"]
+
+
+def test_households_removed_or_hidden_after_approval_are_cancelled_not_blocking(
+        session: Session, tmp_path: Path) -> None:
+    d.people(session)
+    recipients = (*d.RECIPIENTS, d.Recipient("Mariam", "Keïta", "+226 70 00 00 00", amount=30_000))
+    codes = d.households(session, recipients)
+    data = d.cycle(session, d.programme(session), codes, recipients=recipients)
+    ada = d.f.actor(session, d.ADMIN)
+    # After approval: Aminata's household is deleted and purged, Oumar's deleted, Fanta's moved to ONGB.
+    registry.delete_household(session=session, actor=ada, code=codes[0], reason="Doublon")
+    assert registry.purge_expired(session=session, actor=SYSTEM, today=date.today() + timedelta(days=4000)) == 1
+    registry.delete_household(session=session, actor=ada, code=codes[1], reason="Doublon")
+    ongb = session.scalar(sa.text("SELECT id FROM organisations WHERE acronym = 'ONGB'"))
+    session.execute(sa.update(Household).where(Household.code == codes[2]).values(org_id=ongb))
+    session.expire_all()
+
+    # Mariam's number is not a Mali one: refused, and the cancellations are undone with the rest.
+    with pytest.raises(ValidationFailed, match="not a Mali mobile number"):
+        _export(session, data.cycle_id, tmp_path / "x.csv")
+    refs = data.references
+    assert [d.payment_states(session, data.cycle_id)[r] for r in refs] == ["due", "due", "due", "held", "due"]
+
+    session.execute(sa.update(Payment).where(Payment.reference == refs[4])
+                    .values(phone_sealed=keyring().seal("22379000000")))
+    out = tmp_path / "orange.csv"
+    result = _export(session, data.cycle_id, out)
+    assert (result.lines, result.total, result.cancelled) == (1, 30_000, {"removed": 2, "hidden": 1})
+    assert payment_files.cancelled_lines(result.cancelled) == [
+        "2 due payments were cancelled and left out of the file: the household was removed from the registry after "
+        "the cycle was approved.",
+        "1 due payments were cancelled and left out of the file: the household is no longer one the person "
+        "exporting may see."]
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows[1:] == [["22379000000", "30000", "XOF", refs[4], "Mariam Keïta"]]
+    assert [d.payment_states(session, data.cycle_id)[r] for r in refs] == [
+        "cancelled", "cancelled", "cancelled", "held", "sent"]
+    moves = session.execute(sa.select(Transition.from_state, Transition.to_state, Transition.reason, Transition.detail)
+                            .where(Transition.entity == "cycle", Transition.entity_id == data.cycle_id)
+                            .order_by(Transition.id)).all()
+    assert [(m[0], m[1], m[3].get("payments")) for m in moves] == [
+        ("due", "cancelled", 2), ("due", "cancelled", 1), ("due", "sent", 1), ("approved", "sent", None)]
+    assert moves[0][2] == ("Cancelled when the payment file was exported: the household was removed from the "
+                           "registry after the cycle was approved")
+    assert session.get(Cycle, data.cycle_id).state == "sent"  # type: ignore[union-attr]

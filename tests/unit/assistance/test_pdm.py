@@ -12,8 +12,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from jatigi.accounts import service as accounts
 from jatigi.assistance import pdm
 from jatigi.assistance.models import PdmResponse
+from jatigi.core.authz import SYSTEM
 from jatigi.core.errors import Conflict, Forbidden, NotFound
 from jatigi.web.templating import environment
 from tests import factories as f
@@ -170,3 +172,19 @@ def test_only_a_distributed_cycle_of_ones_own_organisation(session: Session, pai
     with pytest.raises(pdm.ValidationFailed, match="no column for the payment's reference or the household's code"):
         pdm.import_file(session=session, actor=f.actor(session, "carla"), cycle=paid.cycles[1], path=wrong,
                         today=TODAY)
+
+
+def test_another_organisation_s_payment_is_unknown_even_when_its_household_is_shared(
+        session: Session, paid: fd.Paid, tmp_path: Path) -> None:
+    # ONGA shares its households with ONGB, which runs its own programme.
+    accounts.create_agreement(session=session, actor=SYSTEM, provider="ONGA", recipient="ONGB", purpose="Cash",
+                              signed_on=date(2024, 1, 1))
+    theirs = fd.programme(session, org="ONGB", code="PRG-0002", households=1, states=("sent",))
+    bert = f.actor(session, "bert")
+    mine, other = theirs.references[1][0], paid.references[1][0]
+    lines = [f"{mine},,2024-06-20,yes,,,,,,,,,b1", f"{other},,2024-06-20,yes,,,,,,,,,b2"]
+    with pytest.raises(pdm.PdmInvalid) as caught:
+        pdm.import_file(session=session, actor=bert, cycle=theirs.cycles[1], path=_csv(tmp_path, lines), today=TODAY)
+    assert [(p.row, p.value, p.message) for p in caught.value.problems] == [
+        (3, other, f"No payment {other} that you may see.")]  # not "belongs to cycle 1": nothing is told of it
+    assert session.scalar(sa.select(sa.func.count()).select_from(PdmResponse)) == 0

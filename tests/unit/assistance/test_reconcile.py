@@ -9,12 +9,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jatigi.assistance import payment_files, reconcile, states
-from jatigi.assistance.models import Cycle, Payment, Reconciliation, Transition
+from jatigi.accounts.models import Organisation
+from jatigi.assistance import payment_files, providers, reconcile, states
+from jatigi.assistance.models import Cycle, Payment, PaymentProvider, Programme, Reconciliation, Transition
 from jatigi.core.audit import AuditEvent
 from jatigi.core.db import session_scope
 from jatigi.core.errors import Conflict, Forbidden, ValidationFailed
 from tests.unit.assistance import payment_data as d
+from tests.unit.assistance.test_providers import GOOD as MOOV
 
 
 def _sent(session: Session, tmp_path: Path) -> d.CycleData:
@@ -239,3 +241,95 @@ def test_amounts_are_read_as_the_template_says(value: object, decimal: str, expe
 def test_unreadable_amounts(value: object, decimal: str) -> None:
     with pytest.raises(ValueError):
         reconcile.parse_amount(value, decimal)
+
+
+def test_a_report_is_applied_only_with_the_provider_the_cycle_was_sent_to(session: Session, tmp_path: Path) -> None:
+    data = _sent(session, tmp_path)
+    providers.add_provider(session, d.f.actor(session, d.ADMIN), "moov", MOOV)
+    report = d.write_report(tmp_path / "report.csv", [[data.references[0], "SUCCESS", "15000", "XOF", "", ""]])
+    with pytest.raises(Conflict) as refused:
+        _apply(session, data, report, provider_name="moov")
+    assert refused.value.message == (
+        f"Cycle {data.cycle_id} was sent to Orange Money (orange_money): it is exported again and reconciled with "
+        "that provider only, so that no payment goes out twice.")
+    assert session.scalar(sa.select(sa.func.count()).select_from(Reconciliation)) == 0
+    session.execute(sa.update(PaymentProvider).where(PaymentProvider.name == "orange_money").values(active=False))
+    with pytest.raises(ValidationFailed, match="The payment provider orange_money is inactive"):
+        _apply(session, data, report)
+    session.execute(sa.update(PaymentProvider).where(PaymentProvider.name == "orange_money").values(active=True))
+    assert _apply(session, data, report).counts["paid"] == 1  # without --provider: the cycle's own
+
+
+def test_another_organisation_s_reference_is_reported_as_unknown(session: Session, tmp_path: Path) -> None:
+    data = _sent(session, tmp_path)  # ONGA's cycle
+    # ONGB's programme and its sent cycle.
+    theirs = d.programme(session, code="PRG-0002")
+    session.execute(sa.update(Programme).where(Programme.id == theirs).values(
+        org_id=sa.select(Organisation.id).where(Organisation.acronym == "ONGB").scalar_subquery()))
+    other = d.cycle(session, theirs, d.households(session), state="sent")
+    cycle = session.get(Cycle, other.cycle_id)
+    assert cycle is not None
+    cycle.provider_id = providers.get_provider(session, "orange_money").id
+    session.flush()
+    report = d.write_report(tmp_path / "report.csv", [
+        [other.references[0], "SUCCESS", "15000", "XOF", "", ""],
+        [data.references[0], "SUCCESS", "15000", "XOF", "", ""],  # ONGA's payment
+        ["PRG-0002-01-99999", "SUCCESS", "15000", "XOF", "", ""],  # no such payment
+    ])
+    result = reconcile.reconcile(session, d.f.actor(session, d.OTHER), cycle_id=other.cycle_id, path=report)
+    unknown = ("No payment has this reference; accepted: the references of the payment file of cycle "
+               f"{other.cycle_id}.")
+    assert [(p.row, p.value, p.message, reconcile._kind(p)) for p in result.problems] == [
+        (3, data.references[0], unknown, "unknown_reference"), (4, "PRG-0002-01-99999", unknown, "unknown_reference")]
+    assert all("PRG-0001" not in str(p["message"]) for p in result.reconciliation.problems or [])
+    assert d.payment_states(session, data.cycle_id)[data.references[0]] == "sent"
+
+
+def test_a_payment_moved_while_the_report_is_applied_stops_it_whole(session: Session, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _sent(session, tmp_path)
+    r = data.references
+    _apply(session, data, d.write_report(tmp_path / "first.csv", [[r[2], "EXPIRED", "", "XOF", "", ""]]))
+    classify = reconcile._classify
+
+    def classify_then_reissue(*args: object) -> None:
+        classify(*args)  # type: ignore[arg-type]
+        # Meanwhile the next cycle is prepared and re-issues the unclaimed payment.
+        session.execute(sa.update(Payment).where(Payment.reference == r[2]).values(state="reissued"))
+
+    monkeypatch.setattr(reconcile, "_classify", classify_then_reissue)
+    report = d.write_report(tmp_path / "later.csv", [[r[0], "SUCCESS", "15000", "XOF", "", ""],
+                                                     [r[2], "SUCCESS", "25000", "XOF", "", ""]])
+    with pytest.raises(Conflict, match=f"Some payments of cycle {data.cycle_id} changed while the report was being "
+                                       "applied .*; nothing was applied. Apply the report again."):
+        _apply(session, data, report)
+    assert [s for _, s in sorted(d.payment_states(session, data.cycle_id).items())] == [
+        "sent", "sent", "reissued", "held"]  # never paid after it was re-issued
+    assert session.scalar(sa.select(sa.func.count()).select_from(Reconciliation)) == 1
+
+
+def test_reconciling_locks_the_programme_as_preparing_does(engine: sa.Engine, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    with session_scope(engine) as s:
+        data = _sent(s, tmp_path)
+    report = d.write_report(tmp_path / "report.csv", [[data.references[0], "SUCCESS", "15000", "XOF", "", ""]])
+    seen: list[str] = []
+    classify = reconcile._classify
+
+    def classify_and_try_the_lock(*args: object) -> None:
+        with engine.connect() as other:  # a preparation of the programme's next cycle, meanwhile
+            try:
+                other.execute(sa.text("SELECT id FROM programmes WHERE id = :id FOR UPDATE NOWAIT"),
+                              {"id": data.programme_id})
+                seen.append("free")
+            except sa.exc.OperationalError:
+                seen.append("locked")
+            other.rollback()
+        classify(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reconcile, "_classify", classify_and_try_the_lock)
+    with session_scope(engine) as s:
+        _apply(s, data, report)
+    assert seen == ["locked"]

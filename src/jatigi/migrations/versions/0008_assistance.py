@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0008'
 down_revision = '0007'
 branch_labels = None
@@ -98,6 +97,7 @@ def upgrade() -> None:
     sa.Column('approved_at', sa.DateTime(), nullable=True),
     sa.Column('approved_by', sa.Integer(), nullable=True),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('provider_id', sa.Integer(), nullable=True),
     sa.Column('reconciled_at', sa.DateTime(), nullable=True),
     sa.Column('closed_at', sa.DateTime(), nullable=True),
     sa.Column('counts', sa.JSON(), nullable=True),
@@ -108,6 +108,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['approved_by'], ['users.id'], name=op.f('fk_assistance_cycles_approved_by_users')),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_assistance_cycles_created_by_users')),
     sa.ForeignKeyConstraint(['prepared_by'], ['users.id'], name=op.f('fk_assistance_cycles_prepared_by_users')),
+    sa.ForeignKeyConstraint(['provider_id'], ['payment_providers.id'], name=op.f('fk_assistance_cycles_provider_id_payment_providers')),
     sa.ForeignKeyConstraint(['programme_id'], ['programmes.id'], name=op.f('fk_assistance_cycles_programme_id_programmes'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assistance_cycles')),
     sa.UniqueConstraint('programme_id', 'number', name=op.f('uq_assistance_cycles_programme_id'))
@@ -166,6 +167,7 @@ def upgrade() -> None:
     sa.Column('hold_reason', sa.String(length=24), nullable=True),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('recipient_person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('phone_sealed', sa.String(length=200), nullable=True),
     sa.Column('amount_paid', sa.BigInteger(), nullable=True),
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('provider_status', sa.String(length=40), nullable=True),
