@@ -143,6 +143,38 @@ def test_a_saved_model_gives_the_same_pairs_and_explains_a_pair(tmp_path: Path) 
     assert "As written in the file:" in shown.stdout
 
 
+def test_households_registered_again_are_weighed_together_and_explained(tmp_path: Path) -> None:
+    source, records = _generated(tmp_path, 1500, seed=5)
+    out = tmp_path / "pairs.csv"
+    common = ("--id-column", "record_id", "--map", f"{COLUMNS},address=address,household=household",
+              "--ages-on", AGES_ON)
+
+    done = jatigi("dedup", "file", str(source), *common, "--out", str(out), "--explain")
+
+    assert done.returncode == 0, done.stderr
+    pairs = _read(out)
+    assert list(pairs[0])[-2:] == ["mw_household", "mw_household_pass"]
+    precision, recall, _f1 = _scores(pairs, true_pairs(records))
+    assert precision > 0.95 and recall > 0.9
+    # A person is paired with at most one member of another registration.
+    household = {r.record_id: r.household for r in records}
+    seen: set[tuple[str, str]] = set()
+    for p in pairs:
+        for me, other in ((p["id_a"], p["id_b"]), (p["id_b"], p["id_a"])):
+            assert (me, household[other]) not in seen
+            seen.add((me, household[other]))
+    lifted = min((p for p in pairs if float(p["mw_household_pass"]) > 0),
+                 key=lambda p: float(p["match_weight"]) - float(p["mw_household_pass"]))
+
+    shown = jatigi("dedup", "explain", "--file", str(source), *common, lifted["id_a"], lifted["id_b"])
+
+    assert shown.returncode == 0, shown.stderr
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("Other pairs of the two registrations"))
+    assert "between the two registrations" in row
+    assert household[lifted["id_a"]] in row and household[lifted["id_b"]] in row
+    assert row.endswith(f"{float(lifted['mw_household_pass']):+.2f}")
+
+
 runner = CliRunner()
 
 

@@ -21,6 +21,7 @@ from jatigi.cli import dedup_registry
 from jatigi.core.audit import AuditEvent
 from jatigi.core.authz import SYSTEM
 from jatigi.core.db import session_scope
+from jatigi.core.errors import ValidationFailed
 from jatigi.dedup import runs, service
 from jatigi.dedup.models import CandidatePair, Decision, DedupRun, HouseholdPair, IdentityLink, LinkageModel
 from jatigi.demo import duplicates, generator, kobo_export
@@ -429,6 +430,22 @@ def test_decisions_fed_back_change_the_model(engine: sa.Engine, planted: Planted
 
     assert m_values(models[1]) != m_values(models[2])
     assert models[2]["training"]["labelled_pairs"] == len(queue)
+
+
+def test_a_model_of_earlier_settings_is_refused_until_retrained(engine: sa.Engine, planted: Planted) -> None:
+    boss = _actor(engine, "boss")
+    runs.run_registry(actor=boss, engine=engine)
+    with session_scope(engine) as s:
+        model = s.scalar(sa.select(LinkageModel).where(LinkageModel.active.is_(True)))
+        doc = json.loads(model.document)
+        doc["settings"]["version"] = 2  # saved by an earlier Jatigi
+        model.document = json.dumps(doc)
+
+    with pytest.raises(ValidationFailed, match="version 2.*Run again with --retrain"):
+        runs.run_registry(actor=boss, engine=engine)
+    retrained = runs.run_registry(actor=boss, engine=engine, options=runs.RunOptions(retrain=True))
+
+    assert retrained.trained and retrained.model_version == 2 and retrained.pairs.found > 0
 
 
 def test_an_import_is_checked_against_the_registry(engine: sa.Engine, planted: Planted, tmp_path: Path) -> None:

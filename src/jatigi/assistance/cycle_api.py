@@ -1,6 +1,7 @@
 """The JSON API of cycles: a programme's cycles, the next one, one cycle's counts (held by reason,
 totals) and history; prepare, approve (by another person), reject, cancel, close once reconciled; its payment
-lines; one household's entitlement in it; its post-distribution monitoring indicators.
+lines; one household's entitlement in it; its post-distribution monitoring indicators, and the import of its
+monitoring interviews (an upload: all rows or none, a file imported again adds nothing).
 
 Thin: assistance.cycles, payment_lines, entitlement and pdm check permissions, keep a cycle to its
 programme's organisation (anybody else gets "not found") and audit.
@@ -8,10 +9,14 @@ programme's organisation (anybody else gets "not found") and audit.
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
+from pathlib import Path as FilePath
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -27,17 +32,21 @@ from jatigi.assistance.schemas import (
     EntitlementOut,
     NoteIn,
     PaymentPage,
+    PdmImportOut,
     PdmOut,
+    ProblemOut,
     ReasonIn,
     cycle_detail_out,
     cycle_out,
     entitlement_out,
+    file_refused,
     payment_out,
     pdm_out,
     refused,
 )
 from jatigi.core.authz import Actor, Permission
-from jatigi.core.i18n import _
+from jatigi.core.errors import ValidationFailed
+from jatigi.core.i18n import _, number
 from jatigi.web.deps import SessionDep, require
 
 router = APIRouter(tags=["assistance"])
@@ -46,9 +55,11 @@ Reader = Annotated[Actor, Depends(require(Permission.ASSISTANCE_PROGRAMME_READ))
 Preparer = Annotated[Actor, Depends(require(Permission.ASSISTANCE_CYCLE_PREPARE))]
 Approver = Annotated[Actor, Depends(require(Permission.ASSISTANCE_CYCLE_APPROVE))]
 Reconciler = Annotated[Actor, Depends(require(Permission.ASSISTANCE_PAYMENT_RECONCILE))]
+Monitor = Annotated[Actor, Depends(require(Permission.ASSISTANCE_MONITORING_WRITE))]
 Code = Annotated[str, Path(max_length=16, description="The programme's code, such as PRG-0001.")]
 CycleId = Annotated[int, Path(ge=1, le=MAX_ID, description="The cycle's id (as listed by the programme's cycles).")]
 MAX_OFFSET = 2**62
+SHOWN_PROBLEMS = 1000  # problems of a refused file in the answer (problem_count tells how many in all)
 
 
 def _out(session: Session, cycle: Cycle) -> CycleOut:
@@ -163,3 +174,45 @@ def monitoring(cycle_id: CycleId, session: SessionDep, actor: Reader) -> PdmOut:
     satisfied, and what the money was spent on (counts rather than percentages under five interviews)."""
     return pdm_out(pdm.indicators(session, actor, cycle_id))
 
+
+
+def _safe_name(name: str | None) -> str:
+    base = FilePath(name or "pdm.csv").name
+    return re.sub(r"[^\w.\-]+", "_", base)[:120] or "pdm.csv"
+
+
+@router.post("/assistance/cycles/{cycle_id}/pdm", response_model=PdmImportOut,
+             responses={409: {"description": "The cycle is not sent, reconciled or closed: nothing was written."},
+                        422: {"description": "Wrong columns, or the file's problems by row, column and value: "
+                                             "nothing was written."}})
+def import_monitoring(cycle_id: CycleId, session: SessionDep, actor: Monitor,
+                      file: Annotated[UploadFile, File(description="The interviews: a Kobo export, CSV or XLSX, one "
+                                                                   "row per interview.")],
+                      delimiter: Annotated[str | None, Form(max_length=1, description="CSV delimiter (default: "
+                                                                                      "guessed).")] = None,
+                      ) -> PdmImportOut | JSONResponse:
+    """Import post-distribution monitoring interviews into a sent, reconciled or closed cycle: each row linked to
+    the cycle's payment by its reference or the household's code. All rows or none: a file with any problem writes
+    nothing and every problem is named by row, column and value. Interviews imported already (the same _uuid, or
+    without one the same payment the same day) are counted in `already`: importing a file again adds nothing."""
+    with tempfile.TemporaryDirectory(prefix="jatigi-upload-") as tmp:
+        path = FilePath(tmp) / _safe_name(file.filename)
+        with path.open("wb") as fh:
+            shutil.copyfileobj(file.file, fh, 1 << 20)
+        try:
+            result = pdm.import_file(session=session, actor=actor, cycle=cycle_id, path=path,
+                                     delimiter=delimiter or None)
+        except pdm.PdmInvalid as exc:
+            session.rollback()
+            return file_refused(exc.message, [ProblemOut(sheet=p.sheet, row=p.row, column=p.column, value=p.value,
+                                                         message=p.message) for p in exc.problems[:SHOWN_PROBLEMS]],
+                                len(exc.problems))
+        except ValidationFailed as exc:
+            session.rollback()
+            return refused([("file", exc.message)], {"file": path.name})
+    interviews = pdm.indicators(session, actor, cycle_id).interviews
+    return PdmImportOut(cycle_id=cycle_id, file=path.name, rows=result.rows, added=result.added,
+                        already=result.already, interviews=interviews,
+                        message=_("{added} interviews added, {already} already there ({rows} rows read).",
+                                  added=number(result.added), already=number(result.already),
+                                  rows=number(result.rows)))

@@ -5,7 +5,7 @@ cycle, or an approved one not yet sent, then never by who prepared it), cancel, 
 (those who reconcile) — and why one household is due what it is due.
 
 Thin: assistance.cycles checks permissions, states and four eyes, writes set-wise and audits.
-Exporting and reconciling are in payment_views.
+Exporting and reconciling are in payment_views, importing monitoring interviews in pdm_views.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ def _reconciliations(session: Session, cycle_id: int) -> list[tuple[Reconciliati
 
 def cycle_page(request: Request, session: Session, actor: Actor, code: str, *, problems: FormProblems | None = None,
                values: dict[str, Any] | None = None, status_code: int = 200, state: str = "", reason: str = "",
-               page: str = "1", shown: str = "", refused: list[Any] | None = None) -> HTMLResponse:
+               page: str = "1", shown: str = "", refused: list[Any] | None = None,
+               pdm_refused: list[Any] | None = None) -> HTMLResponse:
     problems = problems or FormProblems()
     view = cycles.read_cycle(session=session, actor=actor, ref=code)
     cycle, programme = view.cycle, view.programme
@@ -77,6 +78,8 @@ def cycle_page(request: Request, session: Session, actor: Actor, code: str, *, p
     done = _reconciliations(session, cycle.id)
     wanted = int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 12 else None
     choices = ap.provider_choices(session)
+    notice = ap.notice(request.query_params)
+    pdm_notice = notice if request.query_params.get("done") == "pdm" else None  # shown beside the indicators
     return render(
         request, "assistance/cycle.html", status_code=status_code, view=view, c=cycle, p=programme,
         counts=cycle.counts or {}, lines=lines, total=total, page=number_, pages=pages,
@@ -95,8 +98,11 @@ def cycle_page(request: Request, session: Session, actor: Actor, code: str, *, p
         providers=choices, default_provider=ap.default_provider(session, programme, choices),
         reconciliations=done, shown=next((r for r, _by in done if r.id == wanted), None),
         refused=(refused or [])[:SHOWN_PROBLEMS], refused_count=len(refused or []),
-        indicators=pdm.indicators(session, actor, cycle.id), values=values or {}, errors=problems.by_field,
-        problems=problems.summary, notice=ap.notice(request.query_params), when=when, money=money, **ap.VOCAB)
+        can_monitor=mine and actor.can(Permission.ASSISTANCE_MONITORING_WRITE) and cycle.state in pdm.IMPORTABLE_STATES,
+        pdm_refused=(pdm_refused or [])[:SHOWN_PROBLEMS], pdm_refused_count=len(pdm_refused or []),
+        pdm_notice=pdm_notice, indicators=pdm.indicators(session, actor, cycle.id), values=values or {},
+        errors=problems.by_field, problems=problems.summary, notice=None if pdm_notice else notice, when=when,
+        money=money, **ap.VOCAB)
 
 
 @router.get("/assistance/cycles/{code}", response_class=HTMLResponse)

@@ -35,6 +35,7 @@ Preparer = Annotated[Actor, Depends(page_require(Permission.ASSISTANCE_CYCLE_PRE
 Approver = Annotated[Actor, Depends(page_require(Permission.ASSISTANCE_CYCLE_APPROVE))]
 Exporter = Annotated[Actor, Depends(page_require(Permission.ASSISTANCE_PAYMENT_EXPORT))]
 Reconciler = Annotated[Actor, Depends(page_require(Permission.ASSISTANCE_PAYMENT_RECONCILE))]
+Monitor = Annotated[Actor, Depends(page_require(Permission.ASSISTANCE_MONITORING_WRITE))]
 
 router = APIRouter(include_in_schema=False)  # every assistance page's routes, gathered by views.py
 PAGE_SIZE = 50
@@ -95,16 +96,24 @@ NOTICES = {
 }
 
 
+def _counts(query: Mapping[str, str], *names: str) -> dict[str, int]:
+    return {k: int(v) if v.isascii() and v.isdigit() and len(v) < 10 else 0
+            for k in names for v in [query.get(k, "0")]}
+
+
 def notice(query: Mapping[str, str]) -> str | None:
     done = query.get("done", "")
     if done == "sent_cancelled":
         return payment_files.sent_cancelled_notice(query)
     if done == "enrolled":
-        counts = {k: int(v) if v.isascii() and v.isdigit() and len(v) < 10 else 0
-                  for k in ("found", "enrolled", "skipped") for v in [query.get(k, "0")]}
+        counts = _counts(query, "found", "enrolled", "skipped")
         return _("{enrolled} households enrolled ({found} found, {skipped} already enrolled).",
                  enrolled=number(counts["enrolled"]), found=number(counts["found"]),
                  skipped=number(counts["skipped"]))
+    if done == "pdm":
+        counts = _counts(query, "rows", "added", "already")
+        return _("{added} interviews added, {already} already there ({rows} rows read).",
+                 added=number(counts["added"]), already=number(counts["already"]), rows=number(counts["rows"]))
     return _(NOTICES[done]) if done in NOTICES else None
 
 

@@ -349,6 +349,17 @@ class PdmOut(BaseModel):
     currency: str = CURRENCY
 
 
+class PdmImportOut(BaseModel):
+    cycle_id: int
+    file: str
+    rows: int = Field(description="Rows read (empty rows are skipped).")
+    added: int = Field(description="Interviews added.")
+    already: int = Field(description="Interviews imported already (the same _uuid, or without one the same payment "
+                                     "the same day): not added again.")
+    interviews: int = Field(description="The cycle's interviews now.")
+    message: str
+
+
 class NeedOut(BaseModel):
     households: int
     uncovered: int

@@ -219,13 +219,16 @@ def explain_command(
     id_column: str = ID_COLUMN,
     mapping: list[str] = MAP,
     model_path: Path = typer.Option(None, "--model", help=_("The model to explain (default: train one on the list).")),
+    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold",
+                                    help=_("The threshold of the run to explain (default 0.9): the other pairs of "
+                                           "two registrations that reach it add weight.")),
     engine: str = ENGINE,
     delimiter: str = DELIMITER,
     ages_on: str = AGES_ON,
     memory: str = MEMORY,
 ) -> None:
     """Show why two records of a list match or not: the weight each field added."""
-    options = _options(engine, memory)
+    options = _options(engine, memory, threshold)
     model = Model.load(model_path) if model_path else None
     people = _read(path, id_column, mapping, delimiter, ages_on, keep=(id_a, id_b))
     for uid in (id_a, id_b):
@@ -235,7 +238,7 @@ def explain_command(
         if model is None:
             console.print(_("No --model given: training one on the list."))
             model = linkage.train()
-        explanation = linkage.explain(model, id_a, id_b)
+        explanation = linkage.explain(model, id_a, id_b, threshold=threshold)
     _print_explanation(explanation, people)
 
 

@@ -27,8 +27,8 @@ from splink.blocking_analysis import n_largest_blocks
 from splink.internals.splink_dataframe import SplinkDataFrame
 
 from jatigi.core.errors import ValidationFailed
-from jatigi.core.i18n import _
-from jatigi.dedup import settings
+from jatigi.core.i18n import N_, _
+from jatigi.dedup import household_pass, settings
 from jatigi.dedup.backends import Backend, EngineOptions, open_backend
 from jatigi.dedup.blocking import DEFAULT_RULES, BlockingRule, BlockStats, Caps, RulePlan, count_sql, plan, rules_in_use
 from jatigi.dedup.model import Model
@@ -70,6 +70,7 @@ EM_RULE_COUNT = 4
 EM_MAX_PAIRS = 2_000_000
 EM_PROBE_RECORDS = 20_000  # records sampled to count a rule's pairs before EM samples them down to EM_MAX_PAIRS
 U_MAX_PAIRS = 5_000_000
+DEFAULT_THRESHOLD = 0.9
 
 
 class LinkageError(ValidationFailed):
@@ -105,15 +106,21 @@ def fields_of(table: pa.Table) -> tuple[str, ...]:
 
 
 class Prediction:
-    """Pairs found by a model on a list, kept in the engine until written."""
+    """Pairs found by a model on a list, kept in the engine until written. `scored` holds every pair
+    the model scored; `frame` the pairs at or above the threshold, after the household pass when
+    the list has households (see `household_pass`)."""
 
     def __init__(self, linkage: Linkage, linker: Linker, frame: SplinkDataFrame, threshold: float,
-                 plans: list[RulePlan]) -> None:
+                 plans: list[RulePlan], *, households: bool = False) -> None:
         self.linkage = linkage
         self.linker = linker
-        self.frame = frame
+        self.scored = frame
         self.threshold = threshold
         self.plans = plans
+        self.frame = frame
+        if households:
+            passed = household_pass.apply(frame.as_pyarrow_table(), threshold)
+            self.frame = linkage.backend.register(passed, "pairs")
 
     def pairs(self, *, weights: bool = False) -> pa.Table:
         """`id_a, id_b, match_probability` (and `match_weight`, `mw_<field>` with `weights`), each pair
@@ -270,25 +277,32 @@ class Linkage:
     # --- predicting ----------------------------------------------------------------------------
 
     def predict(self, model: Model, *, threshold: float, rules: Sequence[BlockingRule] = DEFAULT_RULES,
-                weights: bool = False, plans: list[RulePlan] | None = None) -> Prediction:
+                weights: bool = False, plans: list[RulePlan] | None = None, floor: float | None = None) -> Prediction:
         """Pairs scored at or above `threshold` (a match probability between 0 and 1), blocking with
-        `plans` (default: `self.plan(rules)`)."""
+        `plans` (default: `self.plan(rules)`). Pairs are scored from `floor` (default: the threshold,
+        or lower when the household pass may lift pairs to it)."""
         if plans is None:
             plans = self.plan(rules)
         in_use = rules_in_use(plans)
         if not in_use:
             raise LinkageError(_("No way to pair records on this list: besides names it needs a birth date, "
                                  "a phone, a place or an identity number."))
-        linker = Linker(self.input, model.settings_for(self.dialect, in_use, retain=weights),
-                        log_level=SPLINK_LOG_LEVEL)
-        frame = linker.inference.predict(threshold_match_probability=threshold)
-        return Prediction(self, linker, frame, threshold, plans)
+        households = "household" in model.fields
+        spec = model.settings_for(self.dialect, in_use, retain=weights)
+        if households and not weights:
+            spec["additional_columns_to_retain"] = ["household"]
+        if floor is None:
+            floor = household_pass.floor(threshold) if households else threshold
+        linker = Linker(self.input, spec, log_level=SPLINK_LOG_LEVEL)
+        frame = linker.inference.predict(threshold_match_probability=min(floor, threshold))
+        return Prediction(self, linker, frame, threshold, plans, households=households)
 
     # --- explaining ----------------------------------------------------------------------------
 
-    def explain(self, model: Model, id_a: str, id_b: str) -> Explanation:
+    def explain(self, model: Model, id_a: str, id_b: str, *, threshold: float = DEFAULT_THRESHOLD) -> Explanation:
         """Why a pair of records of this list scores what it does: per field, the values compared,
-        the level they reached and the weight it added or removed."""
+        the level they reached and the weight it added or removed; with households, what the other
+        pairs of the two registrations added (the household pass at `threshold`)."""
         ids = self.people.column(settings.UNIQUE_ID)
         rows = []
         for uid in (id_a, id_b):
@@ -303,7 +317,39 @@ class Linkage:
                     linker.table_management.compute_tf_table(level._tf_adjustment_input_column.unquote().name)
         scored = linker.inference.score_pair(self.backend.register(rows[0], "pair"),
                                              self.backend.register(rows[1], "pair")).as_record_list()[0]
-        return _explanation(linker, model, scored, id_a, id_b)
+        explanation = _explanation(linker, model, scored, id_a, id_b)
+        if "household" in model.fields:
+            self._explain_household_pass(linker, explanation, threshold)
+        return explanation
+
+    def _explain_household_pass(self, linker: Linker, explanation: Explanation, threshold: float) -> None:
+        """Add the household pass to an explanation: every pair of the two records' registrations is
+        scored, and the pass run on them as on the whole list."""
+        households = self.people.column("household")
+        ids = self.people.column(settings.UNIQUE_ID)
+        mine = []
+        for uid in (explanation.id_a, explanation.id_b):
+            mine.append(households[pc.indices_nonzero(pc.equal(ids, uid)).to_pylist()[0]].as_py())
+        if mine[0] is None or mine[1] is None or mine[0] == mine[1]:
+            return
+        members = [self.people.filter(pc.fill_null(pc.equal(households, h), False)) for h in mine]
+        cross = linker.inference.score_pairs(self.backend.register(members[0], "pair"),
+                                             self.backend.register(members[1], "pair")).as_pyarrow_table()
+        table = household_pass.lifted(cross, threshold)
+        pair = {explanation.id_a, explanation.id_b}
+        rows = table.to_pylist()
+        at = next(i for i, r in enumerate(rows) if {r["unique_id_l"], r["unique_id_r"]} == pair)
+        bonus, others = float(rows[at][household_pass.COLUMN]), int(rows[at][household_pass.SUPPORT])
+        weight = explanation.match_weight + bonus
+        probability = household_pass.weight_to_probability(weight) if bonus else explanation.match_probability
+        label = PASS_LABELS[min(others, household_pass.MAX_SUPPORT)]
+        if probability >= threshold:
+            strong = table.append_column("_row", pa.array(range(len(rows))))
+            strong = strong.filter(pc.greater_equal(strong.column("match_probability"), threshold))
+            if at not in strong.filter(household_pass.kept(strong)).column("_row").to_pylist():
+                label = PASS_LEFT_OUT
+        explanation.rows.append(ExplainRow(household_pass.FIELD, mine[0], mine[1], label, bonus))
+        explanation.match_weight, explanation.match_probability = weight, probability
 
 
 def _block(columns: tuple[str, ...]) -> Any:
@@ -318,6 +364,15 @@ def tf_weight_column(comparison_name: str) -> str:
     frequencies it uses: `mw_tf_adj_given_name` for a comparison that adjusts on `given_name_key`."""
     return f"mw_tf_adj_{comparison_name}".replace(" ", "_")
 
+
+# What the household pass found, by the number of other pairs of the two registrations.
+PASS_LABELS = (
+    N_("no other pair between the two registrations"),
+    N_("1 other pair between the two registrations"),
+    N_("2 other pairs between the two registrations"),
+    N_("3 other pairs or more between the two registrations"),
+)
+PASS_LEFT_OUT = N_("left out: one of the two records pairs better with another member of the other registration")
 
 # Which prepared columns show the values a comparison looked at.
 SHOWN: dict[str, tuple[str, ...]] = {

@@ -213,7 +213,12 @@ def _run(db: sa.Engine, actor: Actor, options: RunOptions, run_id: int, step: Ca
     step(_("Reading the registry's people…"))
     with session_scope(db) as session:
         people = read_people(session)
-        stored = active_model(session)
+        try:
+            stored = active_model(session)
+        except JatigiError as exc:  # a model of an earlier version of the settings: --retrain replaces it
+            if not options.retrain:
+                raise ValidationFailed(_("{reason} Run again with --retrain.", reason=exc.message)) from None
+            stored = None
         confirmed = _confirmed(session, people)
         audit.record(session, actor, "dedup.run.read", "dedup_run", run_id, {"people": people.count})
     if people.count < 2:

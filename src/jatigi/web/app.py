@@ -32,9 +32,10 @@ API_PREFIX = "/api/v1"
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # imports: a large Kobo export fits
 MAX_BODY_BYTES = 5 * 1024 * 1024  # any other request
 UPLOAD_PATHS = frozenset({API_PREFIX + "/imports", "/imports", "/admin/places"})
-# Uploads under a record's path: a provider's report, a list of households to enrol.
-# Pages (the cycle's "reconcile" form, the programme's "enrol from a list" form) and the API alike.
-UPLOAD_PATTERN = re.compile("(?:" + re.escape(API_PREFIX) + r")?/assistance/(cycles/[^/]+/reconcile|"
+# Uploads under a record's path: a provider's report, monitoring interviews, a list of households to enrol.
+# Pages (the cycle's "reconcile" and "import monitoring interviews" forms, the programme's "enrol from a
+# list" form) and the API alike.
+UPLOAD_PATTERN = re.compile("(?:" + re.escape(API_PREFIX) + r")?/assistance/(cycles/[^/]+/(?:reconcile|pdm)|"
                             r"programmes/[^/]+/enrolments/upload|programmes/[^/]+/enrol/list)")
 
 

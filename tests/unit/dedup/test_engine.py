@@ -106,7 +106,7 @@ def test_a_saved_model_reloads_and_scores_exactly_the_same(tmp_path: Path, gener
     assert after.keys() == before.keys()
     assert max(abs(after[k] - before[k]) for k in before) < 1e-12
     assert doc["format"] == "jatigi-linkage-model" and doc["format_version"] == 1
-    assert doc["settings"] == {"name": "jatigi-people", "version": 2, "fields": list(model.fields)}
+    assert doc["settings"] == {"name": "jatigi-people", "version": 3, "fields": list(model.fields)}
     assert doc["training"]["records"] == SIZE and doc["splink_version"].startswith("5.")
     assert doc["trained_on"] == "duckdb" and doc["trained_at"]
     level = doc["comparisons"][0]["levels"][1]
@@ -187,7 +187,8 @@ def test_explain_gives_each_field_its_values_level_and_weight(
 
     explained = linkage.explain(model, id_a, id_b)
 
-    assert [r.field for r in explained.rows] == ["prior", *(c.name for c in model.comparisons)]
+    # Both records are in registrations (the list has households): the household pass has its row.
+    assert [r.field for r in explained.rows] == ["prior", *(c.name for c in model.comparisons), "household_pass"]
     assert explained.rows[0].weight < -5
     assert abs(sum(r.weight for r in explained.rows) - explained.match_weight) < 1e-6
     assert abs(explained.match_probability - probability) < 1e-9
@@ -204,9 +205,33 @@ def test_the_weights_written_with_the_pairs_add_up_to_their_match_weight(trained
     table = linkage.predict(model, threshold=0.5, weights=True).pairs(weights=True)
     prior = math.log2(model.prior / (1 - model.prior))
     fields = [c for c in table.column_names if c.startswith("mw_")]
-    assert fields == [f"mw_{c.name}" for c in model.comparisons]
+    assert fields == [*(f"mw_{c.name}" for c in model.comparisons), "mw_household_pass"]
     for row in table.to_pylist():
         assert abs(prior + sum(row[c] for c in fields) - row["match_weight"]) < 1e-6
+
+
+def test_a_pair_lifted_by_its_household_is_explained_with_the_same_weight(trained: tuple[Linkage, Model]) -> None:
+    linkage, model = trained
+    table = linkage.predict(model, threshold=0.9, weights=True).pairs(weights=True)
+    lifted = [r for r in table.to_pylist() if r["mw_household_pass"] > 0]
+    assert lifted, "some pairs are supported by other pairs of their two registrations"
+    row = min(lifted, key=lambda r: r["match_weight"] - r["mw_household_pass"])  # the weakest on its own
+    assert row["match_weight"] - row["mw_household_pass"] < math.log2(9)  # below 0.9 without its household
+
+    explained = linkage.explain(model, row["id_a"], row["id_b"], threshold=0.9)
+
+    passed = explained.rows[-1]
+    assert passed.field == "household_pass" and passed.weight == pytest.approx(row["mw_household_pass"])
+    assert passed.level.endswith("between the two registrations") and passed.value_a != passed.value_b
+    assert explained.match_probability == pytest.approx(row["match_probability"], abs=1e-9)
+
+
+def test_co_members_with_the_same_names_and_ages_are_strong_evidence(trained: tuple[Linkage, Model]) -> None:
+    household = {lv.label: lv for lv in trained[1].comparisons[-1].levels}
+    names_and_years = household["all the other members' names and birth years in common (2 or more)"]
+    names_only = household["all the other members' names in common (2 or more)"]
+    assert names_and_years.m / names_and_years.u > 100 * names_only.m / names_only.u  # type: ignore[operator]
+    assert household["no member's name in common"].m < household["no member's name in common"].u  # type: ignore[operator]
 
 
 def test_reviewers_confirmed_pairs_train_the_m_values(generated: tuple[list[LinkageRecord], pa.Table]) -> None:

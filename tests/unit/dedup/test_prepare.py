@@ -11,6 +11,7 @@ from jatigi.core.i18n import use_language
 from jatigi.dedup.prepare import (
     OUTPUT_SCHEMA,
     PhoneNotRecognised,
+    born_key,
     normalise_id_number,
     normalise_phone,
     normalise_place,
@@ -169,3 +170,28 @@ def test_arrow_tables_in_and_out() -> None:
     assert table.column("family_name_phonetic").to_pylist() == ["kulibali", "kulibali"]
     assert table.column("birth_year").to_pylist() == [1990, 1990]
     assert table.column("birth_precision").to_pylist() == ["year", "estimated"]
+
+
+def test_each_record_carries_the_other_members_of_its_registration_with_their_birth_years() -> None:
+    rows = [
+        {"unique_id": "1", "given_name": "Mamadou", "family_name": "Traoré", "birth_date": "1970", "household": "H1"},
+        {"unique_id": "2", "given_name": "Awa", "family_name": "Diarra", "birth_date": "12/03/1975", "household": "H1"},
+        {"unique_id": "3", "given_name": "Seydou", "family_name": "Traoré", "household": "H1"},  # no birth date
+        {"unique_id": "4", "given_name": "Oumar", "family_name": "Traoré", "birth_date": "2001", "household": "H2"},
+    ]
+    table = prepare_people(rows, reference=REF).to_arrow()
+    given, born = table.column("household_given").to_pylist(), table.column("household_born").to_pylist()
+    keys = table.column("given_born_key").to_pylist()
+    assert keys == [born_key("mamadou", 1970), born_key("hawa", 1975), None, born_key("oumar", 2001)]
+    assert given[0] == ["hawa", "seydou"] and given[2] == ["hawa", "mamadou"]
+    assert born[0] == [born_key("hawa", 1975)]  # Seydou is known by name only
+    assert sorted(born[2]) == sorted([born_key("hawa", 1975), born_key("mamadou", 1970)])
+    assert given[3] is None and born[3] is None  # alone in its registration
+
+
+def test_a_name_and_birth_year_make_one_number_close_for_close_years_only() -> None:
+    awa = born_key("hawa", 1975)
+    assert awa is not None
+    assert born_key("hawa", 1977) == awa + 2 and born_key("hawa", 1973) == awa - 2
+    assert abs(born_key("mamadou", 1975) - awa) > 1000  # type: ignore[operator]
+    assert born_key(None, 1975) is None and born_key("hawa", None) is None
