@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from jatigi.assistance.models import Complaint
+from jatigi.core.audit import AuditEvent
 from jatigi.core.db import session_scope
 from tests.unit.assistance import feedback_data as fd
 from tests.web import browsers, count_rows, csrf_of
@@ -158,3 +159,25 @@ def test_filters_overdue_and_who_may_open_the_pages(open_as: Open, engine: sa.En
     assert 'href="/complaints"' not in home
     assert ivan.get("/complaints").status_code == 403
     assert ivan.get("/complaints/CMP-900000").status_code == 403
+
+
+def test_reloading_a_confidential_confirmation_records_nothing_and_lists_are_audited(
+        open_as: Open, paid: fd.Paid, engine: sa.Engine) -> None:
+    carla, csrf = open_as("carla")
+    sent = carla.post("/complaints/new", data=_form(csrf, category="protection_risk"), follow_redirects=False)
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/complaints/recorded?code=CMP-")
+    for _ in range(2):  # the confirmation, then a reload of it
+        page = carla.get(sent.headers["location"])
+        assert page.status_code == 200 and "is recorded. It went confidentially" in page.text
+    assert count_rows(engine, Complaint) == 1
+    assert carla.get("/complaints/recorded?code=<script>").status_code == 404
+    assert carla.get("/complaints?page=0").status_code == 200  # not a negative offset on PostgreSQL
+
+    pat, _pat_csrf = open_as("pat")
+    exported = pat.get("/complaints/export.csv").text.splitlines()
+    header = exported[0].split(",")
+    assert exported[1].split(",")[header.index("sensitive")] == "1"  # a confidential row says so once passed on
+    pat.get("/complaints")
+    with session_scope(engine) as s:
+        listed = s.scalars(sa.select(AuditEvent).where(AuditEvent.action == "assistance.complaint.list")).all()
+        assert listed and any(e.detail and e.detail.get("sensitive_shown") == 1 for e in listed)

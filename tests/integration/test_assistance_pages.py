@@ -506,3 +506,22 @@ def test_coverage_and_continuity(open_as: Open, world: World, engine: sa.Engine)
     backwards = carla.get("/assistance/coverage?since=2025-03&until=2025-01")
     assert backwards.status_code == 422 and "before it starts" in _error(backwards.text, "until")
     assert carla.get("/assistance/coverage/still-vulnerable.csv?programme=PRG-9999").status_code == 404
+
+
+def test_a_stale_edit_keeps_what_was_typed_and_odd_references_are_not_found(open_as: Open, engine: sa.Engine) -> None:
+    client, csrf = open_as(d.CASH)
+    code = _create(client, csrf)
+    first = client.post(f"/assistance/programmes/{code}/edit", data=_programme_form(csrf, name="Rent, first",
+                                                                                  version="1"))
+    assert first.status_code == 200 and "Rent, first" in first.text
+    # A second edit made from the same (now stale) form: refused, what was typed comes back with the reason.
+    stale = client.post(f"/assistance/programmes/{code}/edit", data=_programme_form(
+        csrf, name="Rent, second", objective="Keep me", version="1"))
+    assert stale.status_code == 409 and "changed by someone else" in stale.text
+    assert 'value="Rent, second"' in stale.text and "Keep me" in stale.text
+    with session_scope(engine) as s:
+        assert s.scalars(sa.select(Programme.name).where(Programme.code == code)).one() == "Rent, first"
+    # References written with digits other than 0-9 are simply not found (never an error page).
+    for path in ("/assistance/programmes/%C2%B2", "/assistance/cycles/%C2%B2",
+                 "/assistance/coverage/still-vulnerable.csv?programme=%C2%B2"):
+        assert client.get(path).status_code == 404, path

@@ -29,7 +29,7 @@ def _filters(place: str | None, group: str | None, level: str | None) -> tuple[s
     group = (group or "").strip() or None
     if group is not None and group not in vocab.POPULATION_GROUPS:
         raise ValidationFailed(_("Unknown population group {value}.", value=group))
-    chosen = int(level) if level and level.isdigit() else None
+    chosen = int(level) if level and level.isascii() and level.isdigit() else None
     return place, group, chosen
 
 

@@ -10,6 +10,7 @@ confirmation in the answer to the form, and nothing else: no page of it exists f
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from jatigi.assistance import complaints as cmp
 from jatigi.assistance import states, vocab
 from jatigi.core.authz import Actor, Permission
+from jatigi.core.errors import NotFound
 from jatigi.core.i18n import _
 from jatigi.registry.views import Csrf, FormProblems, Posted, when
 from jatigi.web.deps import SessionDep
@@ -28,6 +30,7 @@ from jatigi.web.pages import page_require
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+RECORDED_CODE = re.compile(r"CMP-[0-9A-Z]{6,8}", re.ASCII)
 
 Handler = Annotated[Actor, Depends(page_require(Permission.ASSISTANCE_COMPLAINT_WRITE))]
 FORM_FIELDS = ("channel", "category", "priority", "received_on", "respond_by", "programme", "household", "payment",
@@ -54,7 +57,7 @@ def queue_page(request: Request, session: SessionDep, actor: Handler, state: str
                channel: str = "", programme: str = "", overdue: str = "", q: str = "", page: str = "1") -> HTMLResponse:
     filters = _filters(state, category, channel, programme, overdue, q)
     problems = _problems(filters.problems())
-    number = int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 7 else 1
+    number = max(1, int(page)) if page.isascii() and page.isdigit() and 0 < len(page) < 7 else 1
     today = date.today()
     total, rows = (0, []) if problems else cmp.queue(session, actor, filters, offset=(number - 1) * cmp.PAGE_SIZE,
                                                      today=today)
@@ -118,8 +121,18 @@ def record(request: Request, session: SessionDep, actor: Handler, _csrf: Csrf, f
         return _form(request, session, actor, values, _problems(exc.problems), status_code=422)
     if cmp.may_see(actor, complaint):
         return RedirectResponse(f"/complaints/{complaint.code}", status_code=303)
-    # Not for the recorder to see again: the code and a confirmation, in this answer only.
-    return render(request, "assistance/complaint_recorded.html", code=complaint.code)
+    # Not for the recorder to see again: the code and a confirmation only, on a page of its own so that
+    # reloading it does not record the complaint twice.
+    return RedirectResponse(f"/complaints/recorded?{urlencode({'code': complaint.code})}", status_code=303)
+
+
+@router.get("/complaints/recorded", response_class=HTMLResponse)
+def recorded(request: Request, actor: Handler, code: str = "") -> HTMLResponse:
+    """The confirmation of a complaint sent to the protection focal point: its code and nothing of it
+    (the code is shown as given, after a check of its form; nothing is read)."""
+    if not RECORDED_CODE.fullmatch(code):
+        raise NotFound(_("No complaint {code} that you may see.", code=code[:20]))
+    return render(request, "assistance/complaint_recorded.html", code=code)
 
 
 def _detail(request: Request, session: Session, actor: Actor, code: str, problems: FormProblems | None = None,

@@ -71,8 +71,8 @@ LABELS = {
     "state": N_("State"),
     "q": N_("Search"),
 }
-CSV_COLUMNS = ["code", "received_on", "channel", "category", "priority", "state", "respond_by", "overdue",
-               "resolved_on", "programme", "household_code", "payment_reference", "admin1", "assigned_to"]
+CSV_COLUMNS = ["code", "received_on", "channel", "category", "priority", "sensitive", "state", "respond_by",
+               "overdue", "resolved_on", "programme", "household_code", "payment_reference", "admin1", "assigned_to"]
 
 
 class ComplaintInvalid(ValidationFailed):
@@ -401,10 +401,14 @@ def queue(session: Session, actor: Actor, filters: Filters = Filters(), *, limit
     query = _filtered(_listing(actor), filters, today)
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     active = sa.case((Complaint.state.in_(ACTIVE_STATES), 0), else_=1)
-    query = query.order_by(active, Complaint.respond_by, Complaint.id.desc()).offset(offset)
+    query = query.order_by(active, Complaint.respond_by, Complaint.id.desc()).offset(max(0, offset))
     if limit is not None:
         query = query.limit(limit)
     rows = [Row(c, prog, hh, pay, who, is_overdue(c, today)) for c, prog, hh, pay, who in session.execute(query)]
+    # The list ties household codes and payments to categories (abuse, exploitation): its reading is audited.
+    audit.record(session, actor, "assistance.complaint.list", "complaint", None,
+                 {"filters": {k: v for k, v in filters.query().items() if v}, "offset": max(0, offset),
+                  "shown": len(rows), "sensitive_shown": sum(1 for r in rows if r.complaint.sensitive)})
     return total, rows
 
 
@@ -575,9 +579,10 @@ def csv_lines(session: Session, actor: Actor, filters: Filters = Filters(),
     yield CSV_COLUMNS
     for r in rows:
         c = r.complaint
-        yield [c.code, c.received_on.isoformat(), c.channel, c.category, c.priority, c.state,
+        yield [c.code, c.received_on.isoformat(), c.channel, c.category, c.priority, int(c.sensitive), c.state,
                c.respond_by.isoformat(), int(r.overdue), c.resolved_on.isoformat() if c.resolved_on else "",
-               r.programme or "", r.household or "", safe_cell(r.payment or ""), c.admin1 or "", r.assignee or ""]
+               safe_cell(r.programme or ""), safe_cell(r.household or ""), safe_cell(r.payment or ""),
+               safe_cell(c.admin1 or ""), safe_cell(r.assignee or "")]
 
 
 def write_csv(session: Session, actor: Actor, out: TextIO, filters: Filters = Filters(),

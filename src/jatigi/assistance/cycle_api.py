@@ -9,7 +9,6 @@ programme's organisation (anybody else gets "not found") and audit.
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from pathlib import Path as FilePath
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from jatigi.assistance import cycles, payment_lines, pdm, programmes
 from jatigi.assistance.entitlement import explain
 from jatigi.assistance.models import Cycle, Payment, Programme
+from jatigi.assistance.pages import upload_name
 from jatigi.assistance.policies import get_cycle
 from jatigi.assistance.schemas import (
     MAX_ID,
@@ -177,8 +177,7 @@ def monitoring(cycle_id: CycleId, session: SessionDep, actor: Reader) -> PdmOut:
 
 
 def _safe_name(name: str | None) -> str:
-    base = FilePath(name or "pdm.csv").name
-    return re.sub(r"[^\w.\-]+", "_", base)[:120] or "pdm.csv"
+    return upload_name(name, "pdm.csv")
 
 
 @router.post("/assistance/cycles/{cycle_id}/pdm", response_model=PdmImportOut,

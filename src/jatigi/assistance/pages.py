@@ -123,13 +123,21 @@ def is_upload(value: Any) -> bool:
     return hasattr(value, "filename") and hasattr(value, "file") and bool(getattr(value, "filename", ""))
 
 
+def upload_name(filename: str | None, default: str) -> str:
+    """An uploaded file's name, cleaned of its client path and odd characters, shortened but keeping
+    its extension (which tells CSV from XLSX)."""
+    name = UPLOAD_NAME.sub("_", Path(str(filename or default)).name).strip("._") or default
+    stem, suffix = Path(name).stem, Path(name).suffix[:10]
+    return (stem[:100] or "upload") + suffix
+
+
 @contextmanager
 def saved_upload(upload: Any, default: str) -> Iterator[Path]:
     """The uploaded file in a private temporary folder, under its own (cleaned) name, removed afterwards."""
-    name = UPLOAD_NAME.sub("_", Path(str(upload.filename or default)).name).strip("._") or default
+    name = upload_name(upload.filename, default)
     folder = Path(tempfile.mkdtemp(prefix="jatigi-upload-"))
     try:
-        path = folder / name[:120]
+        path = folder / name
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out)
         yield path

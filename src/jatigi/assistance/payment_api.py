@@ -9,7 +9,6 @@ answers 409; a report none of whose lines can be applied answers 422 with each l
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from datetime import date
@@ -25,6 +24,7 @@ from jatigi.assistance import coverage as coverage_
 from jatigi.assistance import payment_files, reconcile, vocab
 from jatigi.assistance import providers as providers_
 from jatigi.assistance.models import PaymentProvider
+from jatigi.assistance.pages import upload_name
 from jatigi.assistance.schemas import (
     MAX_ID,
     REFUSED,
@@ -151,8 +151,7 @@ def export(cycle_id: CycleId, body: ExportIn, session: SessionDep, actor: Export
 # --- Reconciliation --------------------------------------------------------------------------------
 
 def _safe_name(name: str | None) -> str:
-    base = Path(name or "report.csv").name
-    return re.sub(r"[^\w.\-]+", "_", base)[:120] or "report.csv"
+    return upload_name(name, "report.csv")
 
 
 def _problem_out(p: Problem) -> ProblemOut:

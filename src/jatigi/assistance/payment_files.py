@@ -167,7 +167,7 @@ def sites(session: Session) -> dict[str, tuple[str, str]]:
 
 def phone_style(digits: str, style: str) -> str | None:
     """A Mali number (223 and 8 digits) written as the template says; None when it is not one."""
-    if len(digits) != 11 or not digits.startswith("223") or not digits.isdigit():
+    if len(digits) != 11 or not digits.startswith("223") or not (digits.isascii() and digits.isdigit()):
         return None
     local = digits[3:]
     return {"223XXXXXXXX": digits, "+223XXXXXXXX": "+" + digits, "00223XXXXXXXX": "00" + digits,

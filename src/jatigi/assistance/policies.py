@@ -14,7 +14,7 @@ from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Forbidden, NotFound
 from jatigi.core.i18n import _
 
-_CYCLE_REF = re.compile(r"^\s*(PRG-\d+)\s*[/#:]\s*(\d+)\s*$", re.IGNORECASE)
+_CYCLE_REF = re.compile(r"^\s*(PRG-\d+)\s*[/#:]\s*(\d+)\s*$", re.IGNORECASE | re.ASCII)
 
 
 def visible_programmes(actor: Actor) -> list[sa.ColumnElement[bool]]:
@@ -28,7 +28,8 @@ def get_programme(session: Session, actor: Actor, ref: str | int) -> Programme:
     """A programme by code (PRG-0001) or id, if the actor may see it; else NotFound."""
     actor.require(Permission.ASSISTANCE_PROGRAMME_READ)
     text = str(ref).strip().upper()
-    condition = Programme.id == int(text) if text.isdigit() and len(text) < 10 else Programme.code == text
+    condition = Programme.id == int(text) if text.isascii() and text.isdigit() and len(text) < 10 \
+        else Programme.code == text
     programme = session.scalar(sa.select(Programme).where(condition, *visible_programmes(actor)))
     if programme is None:
         raise NotFound(_("No programme {ref} that you may see.", ref=str(ref).strip()))
@@ -43,7 +44,7 @@ def get_cycle(session: Session, actor: Actor, ref: str | int) -> tuple[Cycle, Pr
     query = sa.select(Cycle, Programme).join(Programme, Programme.id == Cycle.programme_id)
     if match := _CYCLE_REF.match(text):
         query = query.where(Programme.code == match.group(1).upper(), Cycle.number == int(match.group(2)))
-    elif text.isdigit() and len(text) < 10:
+    elif text.isascii() and text.isdigit() and len(text) < 10:
         query = query.where(Cycle.id == int(text))
     else:
         raise NotFound(_("No cycle {ref} that you may see: give its number (as shown by the programme) or "

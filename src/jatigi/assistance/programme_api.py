@@ -9,7 +9,6 @@ its reason.
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +25,7 @@ from jatigi.assistance import enrolment, programmes
 from jatigi.assistance.entitlement import explain
 from jatigi.assistance.formula import shipped_formulas
 from jatigi.assistance.models import PaymentProvider, Programme
+from jatigi.assistance.pages import upload_name
 from jatigi.assistance.policies import get_programme
 from jatigi.assistance.schemas import (
     REFUSED,
@@ -224,9 +224,7 @@ def enrol(code: Code, body: EnrolIn, session: SessionDep, actor: Writer) -> Enro
 
 
 def _safe_name(name: str | None) -> str:
-    # Keep the extension (it tells CSV from XLSX) but nothing of the client's path.
-    base = Path(name or "upload.csv").name
-    return re.sub(r"[^\w.\-]+", "_", base)[:120] or "upload.csv"
+    return upload_name(name, "upload.csv")
 
 
 @router.post("/assistance/programmes/{code}/enrolments/upload", response_model=EnrolledOut,

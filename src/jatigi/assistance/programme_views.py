@@ -182,12 +182,17 @@ def edit(code: str, request: Request, session: SessionDep, actor: ap.Writer, _cs
     version = values["version"]
     try:
         programmes.update_programme(session=session, actor=actor, ref=programme.code, changes=fields,
-                                    expected_version=int(version) if version.isdigit() and len(version) < 10
+                                    expected_version=int(version) if version.isascii() and version.isdigit() and len(version) < 10
                                     else None)
     except programmes.ProgrammeInvalid as exc:
         session.rollback()
         return _form(request, session, values, programme=get_programme(session, actor, code),
                      problems=_invalid(exc, more), status_code=422)
+    except Conflict as exc:  # changed by someone else meanwhile: what was typed comes back with the reason
+        session.rollback()
+        current = get_programme(session, actor, code)
+        return _form(request, session, values | {"version": str(current.version)}, programme=current,
+                     problems=ap.one_problem(None, _("Programme"), exc.message), status_code=409)
     return RedirectResponse(f"/assistance/programmes/{programme.code}?done=saved", status_code=303)
 
 

@@ -139,7 +139,7 @@ def _clean(session: Session, values: dict[str, Any]) -> tuple[dict[str, Any], di
 
 def _next_code(session: Session) -> str:
     codes = session.scalars(sa.select(Programme.code).where(Programme.code.like("PRG-%"))).all()
-    numbers = [int(code[4:]) for code in codes if code[4:].isdigit()]
+    numbers = [int(code[4:]) for code in codes if code[4:].isascii() and code[4:].isdigit()]
     return f"PRG-{max(numbers, default=0) + 1:04d}"
 
 

@@ -148,7 +148,7 @@ def _checked(year: int, month: int | None, day: int | None, ref: date,
 
 def _number(text: str) -> int | None:
     """A day or month written as digits; None for unknown placeholders such as 00 or xx."""
-    return int(text) or None if text.isdigit() else None
+    return int(text) or None if text.isascii() and text.isdigit() else None
 
 
 def _full_year(text: str, ref: date) -> int:

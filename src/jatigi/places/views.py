@@ -100,7 +100,7 @@ def _checked(values: dict[str, str], upload: UploadFile | None) -> tuple[int | N
     """The level asked for, or what is wrong with the form before the file is read."""
     level: int | None = None
     if values["level"]:
-        if not (values["level"].isdigit() and int(values["level"]) in LEVELS):
+        if not (values["level"].isascii() and values["level"].isdigit() and int(values["level"]) in LEVELS):
             return None, _("The level is a number from 0 (country) to 4.")
         level = int(values["level"])
     if upload is None:
