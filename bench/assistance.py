@@ -119,13 +119,13 @@ def measure(db: Path, key: Path, folder: Path) -> dict[str, Any]:
     return {"enrolled": enrolled, "held": held, "lines": exported.lines, "total": exported.total, **results}
 
 
-def record(r: dict[str, Any], households: int) -> None:
+def record(r: dict[str, Any], command: str) -> None:
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     lines = [
         "",
         f"## Cash assistance: a cycle prepared, exported and reconciled — {date.today().isoformat()}",
         "",
-        f"`python bench/assistance.py --households {households}`: the demo registry, SQLite, one process,",
+        f"`{command}`: the demo registry, SQLite, one process,",
         f"through the services as the commands call them; machine: {machine}. A programme of the shipped",
         "\"household size\" formula (base, per member, rent, disability, under-five and pregnancy top-ups,",
         f"cap, rounding) enrols every household from a list of codes ({r['enrolled']:,}); its first cycle is",
@@ -162,7 +162,7 @@ def main() -> None:
             key = folder / "bench.key"
         results = measure(db, key, folder)
         if args.record:
-            record(results, results["enrolled"])
+            record(results, "python bench/assistance.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -121,7 +121,8 @@ def _monitoring(session: Session, actor: Actor, cycle_id: int, path: Path, rng: 
     """Post-distribution interviews of one paid household in twenty (at least five)."""
     paid = session.execute(sa.select(Payment.reference, Payment.amount)
                            .where(Payment.cycle_id == cycle_id, Payment.state == "paid").order_by(Payment.id)).all()
-    sample = paid[:: max(len(paid) // max(len(paid) // 20, 5), 1)] if paid else []
+    count = max(len(paid) // 20, min(5, len(paid)))
+    sample = paid[:: max(len(paid) // count, 1)][:count] if paid else []
     spending = ["food", "rent", "health", "education", "debt", "hygiene", "transport"]
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
