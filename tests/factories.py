@@ -14,8 +14,11 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from jatigi.accounts import service as accounts
+from jatigi.accounts import totp
 from jatigi.accounts.models import Organisation, User
 from jatigi.core.authz import SYSTEM, Actor
+from jatigi.core.crypto import keyring
+from jatigi.core.db import utcnow
 from jatigi.places.service import load_gazetteer
 from jatigi.registry import service as registry
 from jatigi.registry.records import ConsentRecord, HouseholdRecord, MovementRecord, PersonRecord
@@ -25,7 +28,8 @@ from jatigi.registry.records import ConsentRecord, HouseholdRecord, MovementReco
 accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PASSWORD = "correct horse battery"
-ROLES = ("admin", "im_officer", "registration_officer", "cash_officer", "protection_focal_point", "viewer")
+ROLES = ("admin", "im_officer", "registration_officer", "cash_officer", "protection_focal_point", "caseworker",
+         "protection_supervisor", "viewer")
 BAMAKO_COMMUNE_IV = "ML090104"
 MOPTI_COMMUNE = "ML050109"
 DOUENTZA = "ML050606"
@@ -40,10 +44,26 @@ def org(session: Session, acronym: str, kind: str = "nngo") -> Organisation:
                                         name=f"Organisation {acronym}", kind=kind)
 
 
+# Users whose roles need a second factor (case work) are enrolled with this TOTP secret, already
+# confirmed: tests/web.py `login()` answers the code step with it.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
 def user(session: Session, username: str, org_acronym: str, role: str = "im_officer",
          language: str = "en") -> User:
-    return accounts.create_user(session=session, actor=SYSTEM, username=username, full_name=username.title(),
-                                org_acronym=org_acronym, password=PASSWORD, roles=[role], language=language)
+    created = accounts.create_user(session=session, actor=SYSTEM, username=username, full_name=username.title(),
+                                   org_acronym=org_acronym, password=PASSWORD, roles=[role], language=language)
+    if totp.needs_second_factor(accounts.permissions_of(session=session, user_id=created.id)):
+        enrol_totp(session, created)
+    return created
+
+
+def enrol_totp(session: Session, user: User, secret: str = TOTP_SECRET) -> None:
+    """Enrol a user in two-factor sign-in with a known secret, as if they had confirmed it."""
+    user.totp_sealed = keyring().seal(secret)
+    user.totp_confirmed_at = utcnow()
+    user.totp_last_step = None
+    session.flush()
 
 
 def actor(session: Session, username: str, ip: str | None = "127.0.0.1") -> Actor:
@@ -52,8 +72,25 @@ def actor(session: Session, username: str, ip: str | None = "127.0.0.1") -> Acto
 
 
 def token(session: Session, username: str) -> str:
+    """An API token; for case work made with the user's code, as the service requires."""
     u = accounts.user_by_name(session=session, username=username)
-    return accounts.create_token(session=session, actor=SYSTEM, user=u, name="test", days=1)
+    code = None
+    if totp.needs_second_factor(accounts.permissions_of(session=session, user_id=u.id)) and totp.is_enrolled(u):
+        code = totp_code_now(session, u)
+    return accounts.create_token(session=session, actor=SYSTEM, user=u, name="test", days=1, totp_code=code)
+
+
+def totp_code_now(session: Session, user: User) -> str:
+    """A code the app accepts now for an enrolled user (the next step if the present one was used;
+    if both were used, the last step used is forgotten — a shortcut of the tests alone)."""
+    secret = totp.secret_of(user)
+    assert secret, f"{user.username} has no TOTP secret"
+    present = totp.current_step()
+    step = present if user.totp_last_step is None else max(present, user.totp_last_step + 1)
+    if step > present + totp.WINDOW:
+        user.totp_last_step = present - 1
+        step = present
+    return totp.code_at(secret, step)
 
 
 def household_record(**overrides: object) -> HouseholdRecord:

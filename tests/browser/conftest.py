@@ -183,12 +183,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
 
 # ---- helpers for journeys ---------------------------------------------------------------------
 
+def answer_second_factor(page: Page, username: str) -> None:
+    """Case work signs in with a code after the password: give it, if the log-in asks for one
+    (tests/factories.py enrols such users with a known secret)."""
+    from tests.web import totp_code
+
+    try:
+        page.wait_for_url(lambda url: urlsplit(url).path != "/login")
+    except Exception:
+        return  # still on the log-in form (a wrong password): the caller reports it
+    if urlsplit(page.url).path != "/login/totp":
+        return
+    form = page.locator("form[action='/login/totp']")
+    form.locator("input[name=code]").fill(totp_code(username))
+    form.get_by_role("button").click()
+    page.wait_for_load_state()
+
+
 def login(page: Page, base_url: str, username: str, password: str, *, dashboard_path: str = "/") -> None:
     """Sign in through the form at /login and wait for the dashboard (at `dashboard_path`)."""
     page.goto(f"{base_url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.locator("form[action='/login'] button[type=submit]").click()
+    answer_second_factor(page, username)
     try:
         page.wait_for_url(lambda url: urlsplit(url).path == dashboard_path)
     except Exception as exc:

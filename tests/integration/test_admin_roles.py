@@ -181,8 +181,8 @@ def test_changing_what_a_role_grants_changes_it_for_everyone_holding_it(browser,
     page = root.get("/admin/roles")
     assert page.status_code == 200
     form = _role_form(page.text)
-    assert sorted(form) == ["cash_officer", "im_officer", "protection_focal_point", "registration_officer",
-                            "viewer"]  # never the administrator role
+    assert sorted(form) == ["caseworker", "cash_officer", "im_officer", "protection_focal_point",
+                            "protection_supervisor", "registration_officer", "viewer"]  # never the administrator role
     assert "registry:import:run" in form["im_officer"]
 
     form["im_officer"].remove("registry:import:run")

@@ -28,7 +28,7 @@ def _url(rule: AccessRule, code: str) -> str:
     values = {"code": code, "pcode": "ML09", "agreement_id": "999999", "pair_id": "999999",
               "assessment_id": "999999", "name": "protection", "run_id": "999999",
               "cycle_id": "999999"}
-    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], rule.path)
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "999999"), rule.path)
 
 
 def test_every_route_in_the_openapi_document_declares_its_access() -> None:
@@ -78,7 +78,8 @@ def test_each_role_gets_403_exactly_where_it_lacks_the_permission(
                     assert str(rule.access) in resp.json()["detail"], where
                 seen.setdefault((rule.method, rule.path), []).append(resp.status_code)
     assert len(seen) == len(rules)
-    assert any(403 in codes for codes in seen.values()) and all(codes[0] != 403 for codes in seen.values())
+    # Some role is refused somewhere, and every route is open to some role.
+    assert any(403 in codes for codes in seen.values()) and all(set(codes) != {403} for codes in seen.values())
 
 
 def test_every_protected_route_answers_401_without_or_with_a_bad_token(engine: sa.Engine) -> None:

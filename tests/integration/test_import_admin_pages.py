@@ -260,9 +260,10 @@ def test_the_roles_page_shows_each_roles_permissions(browser) -> None:
     assert "Information management officer" in page.text and "Viewer" in page.text
     row = re.search(r"<code>registry:import:run</code>(.*?)</tr>", page.text, re.S)
     assert row, "no row for registry:import:run"
-    # admin, im_officer, registration_officer: yes; cash_officer, protection_focal_point, viewer: no (roles in
-    # alphabetical order).
-    assert re.findall(r'visually-hidden">(yes|no)<', row.group(1)) == ["yes", "no", "yes", "no", "yes", "no"]
+    # admin, im_officer, registration_officer: yes; caseworker, cash_officer, protection_focal_point,
+    # protection_supervisor, viewer: no (roles in alphabetical order).
+    assert re.findall(r'visually-hidden">(yes|no)<', row.group(1)) == ["yes", "no", "no", "yes", "no", "no", "yes",
+                                                                       "no"]
 
 
 # ---- data-sharing agreements -------------------------------------------------------------------

@@ -8,11 +8,12 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request, status
 
-from jatigi.accounts import service
+from jatigi.accounts import service, totp
 from jatigi.accounts.models import DataSharingAgreement, Organisation, User
 from jatigi.accounts.schemas import AgreementIn, AgreementOut, MeOut, TokenOut, TokenRequest
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Unauthorized
+from jatigi.core.i18n import _
 from jatigi.web.deps import SessionDep, authenticated, client_ip, public, require
 
 router = APIRouter(tags=["accounts"])
@@ -31,8 +32,29 @@ def create_token(body: TokenRequest, request: Request, session: SessionDep) -> T
         session.commit()
         raise
     actor = service.actor_for(session=session, user=user, ip=ip)
-    token = service.create_token(session=session, actor=actor, user=user, name=body.name, days=body.days)
-    return TokenOut(token=token, expires_in_days=body.days)
+    if totp.needs_second_factor(actor.permissions):
+        _second_factor_given(session, user, body.totp_code)
+    try:
+        token, row = service.issue_token(session=session, actor=actor, user=user, name=body.name, days=body.days,
+                                         totp_code=body.totp_code, ip=ip)
+    except Unauthorized:
+        session.commit()  # a wrong code counts towards the lock-out
+        raise
+    assert row.expires_at is not None
+    return TokenOut(token=token, expires_in_days=body.days, expires_at=row.expires_at,
+                    second_factor=row.second_factor_at is not None)
+
+
+def _second_factor_given(session: SessionDep, user: User, code: str | None) -> None:
+    """Case work: a token only with a valid code of the user's authenticator app (checked by the service)."""
+    if not totp.is_enrolled(user):
+        session.commit()
+        raise Unauthorized(_("This account works on protection cases and needs two-factor sign-in: log in to the "
+                             "web application once to set it up, then ask for a token with totp_code."))
+    if not code:
+        session.commit()
+        raise Unauthorized(_("This account works on protection cases: give the code of your authenticator app "
+                             "in totp_code."))
 
 
 @router.get("/me", response_model=MeOut)

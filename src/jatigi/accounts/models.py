@@ -67,6 +67,11 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # The TOTP secret (sealed) and when its first code was confirmed: a second factor at sign-in.
+    totp_sealed: Mapped[str | None] = mapped_column(sa.String(200))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # The last TOTP time step accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
 
 
@@ -90,6 +95,9 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # When the user's authenticator code was given for this token; without it the token does
+    # no case work (core.authz.SECOND_FACTOR_PERMISSIONS), whatever the user's roles.
+    second_factor_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
 
 class DataSharingAgreement(Base):
@@ -123,6 +131,8 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime)
     ip: Mapped[str | None] = mapped_column(sa.String(64))
+    # When the second factor was given in this session (None: password only).
+    second_factor_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
 
 
 # Signed-in pages reuse who a user is until one of these tables changes (accounts.signin).

@@ -14,12 +14,16 @@ class TokenRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1000)
     name: str = Field("api", max_length=80, description="What the token is for.")
     days: int = Field(30, ge=1, le=365, description="Days before the token expires.")
+    totp_code: str | None = Field(None, max_length=12, description=(
+        "The code of the authenticator app: required from users who work on protection cases."))
 
 
 class TokenOut(BaseModel):
     token: str
     token_type: str = "bearer"
-    expires_in_days: int
+    expires_in_days: int = Field(description="Days asked for; a token for case work lasts at most 12 hours.")
+    expires_at: datetime = Field(description="When the token stops working (UTC).")
+    second_factor: bool = Field(False, description="Made with the code of the authenticator app: may do case work.")
 
 
 class MeOut(BaseModel):

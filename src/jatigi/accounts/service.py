@@ -23,6 +23,7 @@ from jatigi.accounts.models import (
     UserRole,
 )
 from jatigi.accounts.sessions import close_sessions_of
+from jatigi.accounts.totp import needs_second_factor
 from jatigi.core import audit
 from jatigi.core.authz import DEFAULT_ROLE_PERMISSIONS, Actor, Permission
 from jatigi.core.cache import cached, database
@@ -179,8 +180,11 @@ def authenticate(*, session: Session, username: str, password: str, ip: str | No
         anon = Actor(user_id=user.id, username=user.username, org_id=user.org_id, ip=ip)
         audit.record(session, anon, "user.login_failed", "user", user.id)
         raise failure from None
-    user.failed_logins = 0
     user.locked_until = None
+    # Who still owes a code keeps the count of failures until the code is right (accounts.totp):
+    # a right password must not wipe out wrong codes.
+    if not needs_second_factor(permissions_of(session=session, user_id=user.id)):
+        user.failed_logins = 0
     return user
 
 
@@ -188,23 +192,59 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(*, session: Session, actor: Actor, user: User, name: str,
-                 days: int = 365) -> str:
-    """Create an API token for `user` and return it; only its hash is stored."""
+# A token that does case work was made with its user's code; it lasts at most this long.
+SECOND_FACTOR_TOKEN_LIFETIME = timedelta(hours=12)
+
+
+def create_token(*, session: Session, actor: Actor, user: User, name: str, days: int = 365,
+                 totp_code: str | None = None, ip: str | None = None) -> str:
+    """Create an API token for `user` and return it; only its hash is stored (see `issue_token`)."""
+    return issue_token(session=session, actor=actor, user=user, name=name, days=days, totp_code=totp_code,
+                       ip=ip)[0]
+
+
+def issue_token(*, session: Session, actor: Actor, user: User, name: str, days: int = 365,
+                totp_code: str | None = None, ip: str | None = None) -> tuple[str, ApiToken]:
+    """Create an API token for `user`: the token (shown once) and its row.
+
+    A user who works on protection cases gets one only with the present code of their own
+    authenticator app, whoever asks for it (an administrator too); the code is checked like at
+    sign-in (once only, wrong codes count towards the lock-out). Such a token does case work
+    (`second_factor_at`) and lasts at most `SECOND_FACTOR_TOKEN_LIFETIME`; a token made without
+    a code never does case work, even if its user is given case work later (`web.deps`).
+    """
+    from jatigi.accounts import totp
+
     if actor.user_id != user.id:
         actor.require(Permission.ACCOUNTS_USER_WRITE)
     if not 1 <= days <= 3650:
         raise ValidationFailed(_("A token lasts from 1 to 3650 days; not {days}.", days=days))
+    now = utcnow()
+    expires = now + timedelta(days=days)
+    second_factor_at = None
+    if totp_code or needs_second_factor(permissions_of(session=session, user_id=user.id)):
+        if not totp.is_enrolled(user):
+            raise Unauthorized(_("{username} works on protection cases but has not set up two-factor sign-in: they "
+                                 "log in to the web application once to set it up.", username=user.username))
+        if not totp_code:
+            raise Unauthorized(_("{username} works on protection cases: a token for them needs the present code "
+                                 "of their authenticator app (API: totp_code; command line: --code).",
+                                 username=user.username))
+        totp.verify_code(session=session, user=user, code=totp_code, ip=ip or actor.ip)
+        second_factor_at = now
+        expires = min(expires, now + SECOND_FACTOR_TOKEN_LIFETIME)
     token = "jtg_" + secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(days=days)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), prefix=token[:10],
-                         expires_at=expires))
+    row = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), prefix=token[:10],
+                   expires_at=expires, second_factor_at=second_factor_at)
+    session.add(row)
     session.flush()
-    audit.record(session, actor, "token.create", "user", user.id, {"name": name})
-    return token
+    audit.record(session, actor, "token.create", "user", user.id,
+                 {"name": name, "second_factor": second_factor_at is not None})
+    return token, row
 
 
-def user_for_token(*, session: Session, token: str) -> User:
+def token_in_use(*, session: Session, token: str) -> tuple[ApiToken, User]:
+    """The live token and its active user (its last use noted); Unauthorized otherwise."""
     row = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
     now = utcnow()
     if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
@@ -216,7 +256,11 @@ def user_for_token(*, session: Session, token: str) -> User:
         row_id = row.id
         after_reading(session, lambda s: s.execute(
             sa.update(ApiToken).where(ApiToken.id == row_id).values(last_used_at=now)))
-    return user
+    return row, user
+
+
+def user_for_token(*, session: Session, token: str) -> User:
+    return token_in_use(session=session, token=token)[1]
 
 
 def create_agreement(*, session: Session, actor: Actor, provider: str, recipient: str, purpose: str,

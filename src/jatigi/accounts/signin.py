@@ -5,20 +5,24 @@ organisations sharing with theirs). These change rarely, so they are read once a
 the accounts' change counter stays the same (`core.changes`: any write to users, roles,
 agreements or sessions — a log-out, a role change, a deactivation — raises it, in any process).
 Expiry and idleness are still checked on every request against the clock.
+
+Who needs a second factor (case work) and has given only a password in this session holds none
+of `SECOND_FACTOR_PERMISSIONS` until the code is given (`pending_second_factor`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jatigi.accounts import service as accounts
 from jatigi.accounts.models import User, WebSession
-from jatigi.accounts.sessions import IDLE, TOUCH_EVERY, digest
-from jatigi.core.authz import Actor
+from jatigi.accounts.sessions import TOUCH_EVERY, digest, idle_for
+from jatigi.accounts.totp import needs_second_factor
+from jatigi.core.authz import SECOND_FACTOR_PERMISSIONS, Actor
 from jatigi.core.cache import cached, database
 from jatigi.core.db import after_reading, utcnow
 
@@ -31,6 +35,9 @@ class SignedIn:
     last_seen_at: datetime
     full_name: str
     actor: Actor
+    idle: timedelta
+    # The user's permissions call for a second factor not yet given in this session.
+    pending_second_factor: bool = False
 
 
 def _load(session: Session, token_hash: str) -> SignedIn | None:
@@ -40,8 +47,13 @@ def _load(session: Session, token_hash: str) -> SignedIn | None:
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    return SignedIn(row.id, row.csrf_token, row.expires_at, row.last_seen_at, user.full_name,
-                    accounts.actor_for(session=session, user=user))
+    actor = accounts.actor_for(session=session, user=user)
+    needs = needs_second_factor(actor.permissions)
+    pending = needs and row.second_factor_at is None
+    if pending:
+        actor = replace(actor, permissions=actor.permissions - {str(p) for p in SECOND_FACTOR_PERMISSIONS})
+    return SignedIn(row.id, row.csrf_token, row.expires_at, row.last_seen_at, user.full_name, actor,
+                    idle_for(needs), pending)
 
 
 def signed_in(*, session: Session, token: str | None, ip: str | None) -> SignedIn | None:
@@ -56,7 +68,7 @@ def signed_in(*, session: Session, token: str | None, ip: str | None) -> SignedI
         return None
     now = utcnow()
     session_id = found.session_id
-    if found.expires_at <= now or now - found.last_seen_at > IDLE:
+    if found.expires_at <= now or now - found.last_seen_at > found.idle:
         after_reading(session, lambda s: s.execute(sa.delete(WebSession).where(WebSession.id == session_id)))
         return None
     if now - found.last_seen_at > TOUCH_EVERY:

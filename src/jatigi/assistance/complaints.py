@@ -33,7 +33,7 @@ from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.crypto import keyring
 from jatigi.core.db import utcnow
-from jatigi.core.errors import Conflict, NotFound, ValidationFailed
+from jatigi.core.errors import Conflict, FieldsInvalid, NotFound
 from jatigi.core.i18n import N_, _
 from jatigi.core.spreadsheet import safe_cell
 from jatigi.registry.models import Household
@@ -75,17 +75,15 @@ CSV_COLUMNS = ["code", "received_on", "channel", "category", "priority", "sensit
                "overdue", "resolved_on", "programme", "household_code", "payment_reference", "admin1", "assigned_to"]
 
 
-class ComplaintInvalid(ValidationFailed):
+class ComplaintInvalid(FieldsInvalid):
     """Input with problems, each with its field: nothing was written."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__(_("Nothing was saved: {problems}", problems=" ".join(
-            _("{field}: {message}", field=label(name), message=message) for name, message in problems)))
-        self.problems = problems
+    labels = LABELS
 
 
-def label(name: str) -> str:
-    return _(LABELS[name]) if name in LABELS else name
+label = ComplaintInvalid.label
+
+
 
 
 def _choices(codes: dict[str, str]) -> str:

@@ -31,6 +31,9 @@ def verify() -> None:
     raise typer.Exit(1)
 
 
+PROTECTED_ENTITIES = ("protection_case", "tracing_request")
+
+
 @app.command("log", help=_("Show the most recent audit events."))
 @friendly_errors
 def log(limit: int = typer.Option(20, help=_("How many recent events.")),
@@ -39,7 +42,10 @@ def log(limit: int = typer.Option(20, help=_("How many recent events.")),
     """Show the most recent audit events."""
     with db_session() as session:
         acting_user(session, as_user).require(Permission.CORE_AUDIT_READ)
-        q = sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+        # Protection events say that a case exists and who works on it: need to know, not audit
+        # reading. Supervisors review them at /protection/audit; `jatigi audit verify` checks them all.
+        q = (sa.select(AuditEvent).where(AuditEvent.entity_type.not_in(PROTECTED_ENTITIES))
+             .order_by(AuditEvent.id.desc()).limit(limit))
         if entity:
             q = q.where(AuditEvent.entity_id == entity)
         table = Table(_("When"), _("Who"), _("Action"), _("Record"))

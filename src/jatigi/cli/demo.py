@@ -85,6 +85,13 @@ def _summary(result: service.BuildResult) -> None:
                             "monitoring interviews, {complaints} complaints.", code=cash.programme,
                             enrolled=number(cash.enrolled), cycles=cash.cycles, paid=number(cash.paid),
                             interviews=number(cash.interviews), complaints=cash.complaints), highlight=False)
+        care = result.protection
+        if care is not None and care.cases:
+            console.print(_("Protection: {cases} fictional cases ({closed} closed), {referrals} referrals, {services} "
+                            "services in the directory, {tracing} tracing requests, {reports} monitoring reports. "
+                            "Caseworkers and supervisors set up an authenticator app (TOTP) at their first log-in.",
+                            cases=care.cases, closed=care.closed, referrals=care.referrals, services=care.services,
+                            tracing=care.tracing, reports=care.reports), highlight=False)
     logins = Table(_("User"), _("Organisation"), _("Role"), title=_("Demo log-ins"))
     for user in generator.DEMO_USERS:
         logins.add_row(user.username, user.org, _(ROLE_LABELS[user.role]))

@@ -32,7 +32,9 @@ from jatigi.cli import db as db_cli  # noqa: E402
 from jatigi.cli import dedup as dedup_cli  # noqa: E402
 from jatigi.cli import demo as demo_cli  # noqa: E402
 from jatigi.cli import export as export_cli  # noqa: E402
+from jatigi.cli import keys as keys_cli  # noqa: E402
 from jatigi.cli import places as places_cli  # noqa: E402
+from jatigi.cli import protection as protection_cli  # noqa: E402
 from jatigi.cli import registry as registry_cli  # noqa: E402
 from jatigi.cli import registry_import  # noqa: E402
 from jatigi.cli import serve as serve_cli  # noqa: E402
@@ -55,6 +57,7 @@ def main(lang: str = typer.Option(None, "--lang", envvar="JATIGI_LANG",
 app.add_typer(db_cli.app, name="db", help=_("Database schema."))
 app.add_typer(users_cli.app, name="users", help=_("Users, organisations, tokens, agreements."))
 app.add_typer(audit_cli.app, name="audit", help=_("The audit trail."))
+app.add_typer(keys_cli.app, name="keys", help=_("The master key file of protection records: check, rotate."))
 app.command("import", help=_("Import households; by default a file with any problem writes nothing."))(
     registry_import.import_command)
 app.add_typer(places_cli.app, name="places", help=_("Admin units: COD-AB import, gazetteer, list."))
@@ -67,4 +70,6 @@ app.add_typer(targeting_cli.app, name="targeting",
               help=_("Targeting by vulnerability: assessment indicators, models, scoring."))
 app.add_typer(assistance_cli.app, name="assistance",
               help=_("Cash assistance: programmes, cycles, payments, complaints and monitoring."))
+app.add_typer(protection_cli.app, name="protection", help=_("Protection and GBV cases, referrals and the service "
+                                                                 "directory, family tracing, monitoring, statistics."))
 app.command("serve", help=_("Serve the web application and the JSON API (/api/v1)."))(serve_cli.serve)

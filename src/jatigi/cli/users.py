@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from jatigi.accounts import service
 from jatigi.accounts.models import DataSharingAgreement, Organisation, Role, User, UserRole
 from jatigi.cli.common import AS_USER, acting_user, console, db_session, friendly_errors
 from jatigi.core.authz import Permission
+from jatigi.core.errors import Unauthorized
 from jatigi.core.i18n import _
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None)
@@ -71,18 +73,48 @@ def list_users(as_user: str = AS_USER) -> None:
     console.print(table)
 
 
-@app.command("token", help=_("Create an API token for a user. It is shown once; keep it safe."))
+@app.command("token", help=_("Create an API token for a user. It is shown once; keep it safe. A user who works on "
+                             "protection cases gets one only with the code their authenticator app shows now, and it "
+                             "lasts at most 12 hours."))
 @friendly_errors
 def token(username: str = typer.Argument(..., help=_("The user the token is for.")),
           name: str = typer.Option("cli", help=_("What the token is for.")),
           days: int = typer.Option(365, help=_("Days before it expires.")),
+          code: str = typer.Option(None, "--code", help=_("The code of the user's authenticator app (case work; "
+                                                          "asked if not given).")),
           as_user: str = AS_USER) -> None:
     """Create an API token for a user. It is shown once; keep it safe."""
+    from jatigi.accounts import totp
+
     with db_session() as session:
         actor = acting_user(session, as_user)
         user = service.user_by_name(session=session, username=username)
-        value = service.create_token(session=session, actor=actor, user=user, name=name, days=days)
+        if (not code and sys.stdin.isatty() and totp.is_enrolled(user)
+                and totp.needs_second_factor(service.permissions_of(session=session, user_id=user.id))):
+            code = typer.prompt(_("Code of the authenticator app of {username}", username=user.username), err=True)
+        try:
+            value = service.create_token(session=session, actor=actor, user=user, name=name, days=days,
+                                         totp_code=code)
+        except Unauthorized:
+            session.commit()  # a wrong code counts towards the lock-out
+            raise
     console.print(value, highlight=False)
+
+
+@app.command("reset-totp",
+             help=_("Forget a user's two-factor sign-in (a lost phone): they set it up again at their next log-in."))
+@friendly_errors
+def reset_totp(username: str = typer.Argument(..., help=_("The user whose second factor is reset.")),
+               as_user: str = AS_USER) -> None:
+    """Forget a user's two-factor sign-in (a lost phone): they set it up again at their next log-in."""
+    from jatigi.accounts import totp
+
+    with db_session() as session:
+        actor = acting_user(session, as_user)
+        user = service.user_by_name(session=session, username=username)
+        totp.reset(session=session, actor=actor, user=user)
+    console.print(_("Two-factor sign-in of {username} reset: they set it up again at their next log-in.",
+                    username=user.username))
 
 
 @app.command("share",

@@ -64,6 +64,24 @@ class Permission(StrEnum):
     ASSISTANCE_COMPLAINT_WRITE = "assistance:complaint:write"
     # See and handle sensitive complaints (abuse, exploitation, protection risks): protection focal points.
     ASSISTANCE_COMPLAINT_SENSITIVE = "assistance:complaint:sensitive"
+    # Open protection cases and work on those one is the caseworker of or that are shared with one.
+    # Holding it is not enough to see a case: need to know (protection.policies) decides.
+    PROTECTION_CASE_WRITE = "protection:case:write"
+    # Supervise caseworkers: the cases one supervises, closure approval, sharing, reassignment,
+    # consent overrides for referrals, and the review of who opened which case.
+    PROTECTION_CASE_SUPERVISE = "protection:case:supervise"
+    # Answer the referrals other organisations send to one's own (accept or decline).
+    PROTECTION_REFERRAL_RECEIVE = "protection:referral:receive"
+    # Ask for a missing relative to be traced, see and confirm possible matches.
+    PROTECTION_TRACING_WRITE = "protection:tracing:write"
+    # See the service directory (the referral pathway).
+    PROTECTION_SERVICE_READ = "protection:service:read"
+    # Keep the service directory up to date.
+    PROTECTION_SERVICE_WRITE = "protection:service:write"
+    # Record protection monitoring reports (incidents by area and type, no personal data).
+    PROTECTION_MONITORING_WRITE = "protection:monitoring:write"
+    # See protection statistics: aggregated, consented, with small cells suppressed.
+    PROTECTION_STATISTICS_READ = "protection:statistics:read"
 
 
 P = Permission
@@ -74,11 +92,23 @@ ROLE_LABELS: dict[str, str] = {
     "registration_officer": N_("Registration officer"),
     "cash_officer": N_("Cash officer"),
     "protection_focal_point": N_("Protection focal point"),
+    "caseworker": N_("Protection caseworker"),
+    "protection_supervisor": N_("Protection supervisor"),
     "viewer": N_("Viewer"),
 }
 
+# Case work is need to know: not even a system administrator holds it by default.
+CASE_WORK = frozenset({
+    Permission.PROTECTION_CASE_WRITE,
+    Permission.PROTECTION_CASE_SUPERVISE,
+    Permission.PROTECTION_REFERRAL_RECEIVE,
+    Permission.PROTECTION_TRACING_WRITE,
+})
+# Who holds one of these must sign in with a second factor (TOTP) and gets a short idle timeout.
+SECOND_FACTOR_PERMISSIONS = CASE_WORK
+
 DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "admin": frozenset(Permission),
+    "admin": frozenset(Permission) - CASE_WORK,
     "im_officer": frozenset(
         {
             P.REGISTRY_HOUSEHOLD_READ,
@@ -99,6 +129,8 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.TARGETING_RUN,
             P.TARGETING_MODEL_WRITE,
             P.ASSISTANCE_PROGRAMME_READ,
+            P.PROTECTION_SERVICE_READ,
+            P.PROTECTION_STATISTICS_READ,
         }
     ),
     "registration_officer": frozenset(
@@ -138,9 +170,38 @@ DEFAULT_ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.PLACES_ADMIN_UNIT_READ,
             P.ASSISTANCE_COMPLAINT_WRITE,
             P.ASSISTANCE_COMPLAINT_SENSITIVE,
+            P.PROTECTION_SERVICE_READ,
+            P.PROTECTION_MONITORING_WRITE,
+            P.PROTECTION_STATISTICS_READ,
         }
     ),
-    "viewer": frozenset({P.REGISTRY_SUMMARY_READ, P.PLACES_ADMIN_UNIT_READ}),
+    # Takes cases from intake to closure: sees only its own cases and those shared with it.
+    "caseworker": frozenset(
+        {
+            P.PLACES_ADMIN_UNIT_READ,
+            P.PROTECTION_CASE_WRITE,
+            P.PROTECTION_REFERRAL_RECEIVE,
+            P.PROTECTION_TRACING_WRITE,
+            P.PROTECTION_SERVICE_READ,
+            P.PROTECTION_MONITORING_WRITE,
+            P.PROTECTION_STATISTICS_READ,
+        }
+    ),
+    # Supervises caseworkers of its organisation: approves closures, shares, reviews access.
+    "protection_supervisor": frozenset(
+        {
+            P.PLACES_ADMIN_UNIT_READ,
+            P.PROTECTION_CASE_WRITE,
+            P.PROTECTION_CASE_SUPERVISE,
+            P.PROTECTION_REFERRAL_RECEIVE,
+            P.PROTECTION_TRACING_WRITE,
+            P.PROTECTION_SERVICE_READ,
+            P.PROTECTION_SERVICE_WRITE,
+            P.PROTECTION_MONITORING_WRITE,
+            P.PROTECTION_STATISTICS_READ,
+        }
+    ),
+    "viewer": frozenset({P.REGISTRY_SUMMARY_READ, P.PLACES_ADMIN_UNIT_READ, P.PROTECTION_SERVICE_READ}),
 }
 
 

@@ -19,6 +19,8 @@ class Settings:
     language: str = "fr"
     retention_days: int = 5 * 365
     cod_dir: Path | None = None
+    # Closed protection cases and tracing requests are anonymised this many days after closure.
+    protection_retention_days: int = 365
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -30,10 +32,12 @@ class Settings:
             language=env.get("JATIGI_LANG", "fr"),
             retention_days=int(env.get("JATIGI_RETENTION_DAYS", str(5 * 365))),
             cod_dir=Path(cod) if cod else None,
+            protection_retention_days=int(env.get("JATIGI_PROTECTION_RETENTION_DAYS") or "365"),
         )
 
 
-_KEYS = ("JATIGI_DATABASE_URL", "JATIGI_KEY_FILE", "JATIGI_LANG", "JATIGI_RETENTION_DAYS", "JATIGI_COD_DIR")
+_KEYS = ("JATIGI_DATABASE_URL", "JATIGI_KEY_FILE", "JATIGI_LANG", "JATIGI_RETENTION_DAYS", "JATIGI_COD_DIR",
+         "JATIGI_PROTECTION_RETENTION_DAYS")
 
 
 def get_settings() -> Settings:

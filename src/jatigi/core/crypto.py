@@ -54,10 +54,25 @@ def _derive(master: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master)
 
 
-def load_or_create_key(path: Path) -> bytes:
-    if path.exists():
-        raw = path.read_text().strip()
-        return base64.b64decode(raw)
+def load_key(path: Path) -> bytes:
+    """Master key 1 of the key file. A missing file is an error, never a new key: a new key would
+    seal new values with a key the database does not know (only a new database gets a new key,
+    from `core.envelope.master_ring`)."""
+    from jatigi.core.envelope import MasterKeyError, read_key_file
+    from jatigi.core.i18n import _
+
+    if not path.exists():
+        raise MasterKeyError(_("The master key file {path} is missing. This database was sealed with a "
+                               "master key: put its key file back (JATIGI_KEY_FILE), or nothing sealed can be "
+                               "opened.", path=str(path)))
+    keys = read_key_file(path)
+    if 1 not in keys:
+        raise MasterKeyError(_("Master key {n} is missing from the key file {path}.", n=1, path=str(path)))
+    return keys[1]
+
+
+def create_key(path: Path) -> bytes:
+    """Write a new key file with one master key (mode 0600); refuses to overwrite one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -68,7 +83,7 @@ def load_or_create_key(path: Path) -> bytes:
 
 @lru_cache(maxsize=4)
 def _keyring_for(path: str) -> KeyRing:
-    return KeyRing(load_or_create_key(Path(path)))
+    return KeyRing(load_key(Path(path)))
 
 
 def keyring() -> KeyRing:

@@ -28,9 +28,11 @@ def upgrade(engine: sa.Engine | None = None, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
     from jatigi.accounts.service import sync_roles
     from jatigi.core.db import session_scope
+    from jatigi.core.envelope import register_master_keys
 
     with session_scope(engine) as session:
         sync_roles(session=session)
+        register_master_keys(session=session)
 
 
 def current_revision(engine: sa.Engine | None = None) -> str | None:

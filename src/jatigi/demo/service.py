@@ -28,6 +28,7 @@ from jatigi.core.i18n import _
 from jatigi.demo import duplicates, generator
 from jatigi.demo.assessments import build_assessments
 from jatigi.demo.assistance import AssistanceResult, build_assistance
+from jatigi.demo.protection import ProtectionResult, build_protection
 from jatigi.places.models import AdminUnit
 from jatigi.places.service import load_gazetteer
 from jatigi.registry.models import Household, ImportBatch, RecordVersion
@@ -67,6 +68,7 @@ class BuildResult:
     skipped_existing: int = 0
     assessments: int = 0
     assistance: AssistanceResult | None = None
+    protection: ProtectionResult | None = None
 
 
 def cod_directory(explicit: Path | None = None) -> Path | None:
@@ -240,6 +242,8 @@ def build(*, session: Session, actor: Actor, households: int = 2000, seed: int =
     refresh_statistics(session, (*REGISTRY_TABLES, "assessments"))
     step(_("Scoring, and a cash programme with three monthly cycles…"))
     result.assistance = build_assistance(session=session, households=sum(counts.values()), seed=seed)
+    step(_("Protection cases, referrals, a service directory, tracing requests and monitoring reports…"))
+    result.protection = build_protection(session=session, seed=seed)
     result.households = sum(counts.values())
     result.people = sum(people.values())
     result.by_org = {acr: n for acr, n in counts.items() if n}

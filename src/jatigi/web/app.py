@@ -24,7 +24,7 @@ from jatigi.core.errors import JatigiError, Unauthorized
 from jatigi.core.i18n import LANGUAGES, N_, _, normalise_language, use_language
 from jatigi.web.admission import ADMITTED, AdmissionMiddleware
 from jatigi.web.deps import access_rules, include_api_router, public
-from jatigi.web.pages import LoginRequired, SecurityHeadersMiddleware, login_url
+from jatigi.web.pages import LoginRequired, SecurityHeadersMiddleware
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -167,7 +167,7 @@ def _jatigi_error(request: Request, exc: Exception) -> Response:
 
 def _login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    target = login_url(exc.next_url)
+    target = exc.target  # the log-in page, or the second factor's (SecondFactorRequired)
     if request.headers.get("hx-request"):
         # htmx follows this header with a full page load, not a swap of a fragment.
         return Response(status_code=204, headers={"HX-Redirect": target})
@@ -341,6 +341,7 @@ def _page_routers() -> list[APIRouter]:
     from jatigi.assistance.views import router as assistance_pages
     from jatigi.dedup.views import router as dedup_pages
     from jatigi.places.views import router as places_pages
+    from jatigi.protection.views import routers as protection_pages
     from jatigi.registry.import_views import router as import_pages
     from jatigi.registry.member_views import router as member_pages
     from jatigi.registry.views import router as registry_pages
@@ -351,7 +352,7 @@ def _page_routers() -> list[APIRouter]:
 
     return [accounts_pages, dashboard_pages, registry_pages, member_pages, import_pages, admin_pages, places_pages,
             dedup_pages, targeting_model_pages, assessment_pages, run_pages, explain_pages, complaint_pages,
-            assistance_pages]
+            assistance_pages, *protection_pages]
 
 
 def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int = MAX_BODY_BYTES,
@@ -361,6 +362,7 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
     from jatigi.assistance.complaint_api import router as complaints_router
     from jatigi.dedup.api import router as dedup_router
     from jatigi.places.api import router as places_router
+    from jatigi.protection.api import routers as protection_routers
     from jatigi.registry.api import router as registry_router
     from jatigi.targeting.assessment_api import router as assessment_router
     from jatigi.targeting.model_api import router as targeting_models_router
@@ -404,11 +406,18 @@ def create_app(*, max_upload_bytes: int = MAX_UPLOAD_BYTES, max_body_bytes: int 
                 "assistance_programmes": f"{API_PREFIX}/assistance/programmes",
                 "assistance_providers": f"{API_PREFIX}/assistance/providers",
                 "assistance_coverage": f"{API_PREFIX}/assistance/coverage",
+                "protection_cases": f"{API_PREFIX}/protection/cases",
+                "protection_referrals": f"{API_PREFIX}/protection/referrals",
+                "protection_services": f"{API_PREFIX}/protection/services",
+                "protection_tracing": f"{API_PREFIX}/protection/tracing",
+                "protection_monitoring": f"{API_PREFIX}/protection/monitoring",
+                "protection_statistics": f"{API_PREFIX}/protection/statistics",
             },
         }
 
     for router in (accounts_router, registry_router, places_router, dedup_router, targeting_models_router,
-                   assessment_router, targeting_runs_router, complaints_router, *assistance_routers):
+                   assessment_router, targeting_runs_router, complaints_router, *assistance_routers,
+                   *protection_routers):
         include_api_router(app, router, API_PREFIX)
 
     # Middleware added last runs first: the body limit needs the language for its message.

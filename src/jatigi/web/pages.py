@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jatigi.accounts.sessions import find_session
 from jatigi.accounts.signin import signed_in
-from jatigi.core.authz import Actor, Permission
+from jatigi.core.authz import SECOND_FACTOR_PERMISSIONS, Actor, Permission
 from jatigi.core.errors import Forbidden
 from jatigi.core.i18n import _, set_language
 from jatigi.web.deps import AUTHENTICATED, SessionDep, client_ip, mark_access
@@ -46,21 +46,38 @@ class LoginRequired(Exception):
         super().__init__(next_url)
         self.next_url = next_url
 
+    @property
+    def target(self) -> str:
+        return login_url(self.next_url)
+
+
+class SecondFactorRequired(LoginRequired):
+    """A page needs a permission its user holds only once the second factor is given: the
+    handler sends the browser to the code's page, then back."""
+
+    @property
+    def target(self) -> str:
+        return "/login/totp?next=" + quote(self.next_url, safe="/")
+
 
 def login_url(next_url: str) -> str:
     return "/login?next=" + quote(next_url, safe="/")
 
 
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def _page_actor(request: Request, session: SessionDep) -> Actor:
     found = signed_in(session=session, token=request.cookies.get(SESSION_COOKIE), ip=client_ip(request))
     if found is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise LoginRequired(target)
+        raise LoginRequired(_here(request))
     actor = found.actor
     # Plain values, not the ORM object: an error page renders after the session rolled back.
     request.state.user = PageUser(actor.username, found.full_name)
     request.state.actor = actor
     request.state.csrf_token = found.csrf_token
+    request.state.pending_second_factor = found.pending_second_factor
     return actor
 
 
@@ -79,10 +96,13 @@ page_authenticated = mark_access(_page_authenticated, AUTHENTICATED)
 
 @cache
 def page_require(permission: Permission) -> Any:
-    """A page dependency: the signed-in user if they hold `permission`, else a 403 page."""
+    """A page dependency: the signed-in user if they hold `permission`, else a 403 page — or, for
+    case work whose second factor is not given yet in this session, the code's page."""
 
-    async def dependency(actor: Annotated[Actor, Depends(page_actor)]) -> Actor:
+    async def dependency(request: Request, actor: Annotated[Actor, Depends(page_actor)]) -> Actor:
         if not actor.can(permission):
+            if permission in SECOND_FACTOR_PERMISSIONS and getattr(request.state, "pending_second_factor", False):
+                raise SecondFactorRequired(_here(request))
             raise Forbidden(_("You do not have the permission {permission}.", permission=str(permission)))
         return actor
 

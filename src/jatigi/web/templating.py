@@ -25,7 +25,7 @@ from jatigi.core import i18n
 from jatigi.core.authz import Actor, Permission
 
 _SRC = Path(__file__).resolve().parent.parent
-DOMAINS = ("web", "accounts", "analytics", "registry", "places", "dedup", "targeting", "assistance")
+DOMAINS = ("web", "accounts", "analytics", "registry", "places", "dedup", "targeting", "assistance", "protection")
 
 
 _CALL = (("name", "_"), ("lparen", None), ("string", None), ("rparen", None))
@@ -86,6 +86,12 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str, str]]:
         ("/targeting", i18n.N_("Targeting"), Permission.TARGETING_RUN_READ),
         ("/assistance", i18n.N_("Assistance"), Permission.ASSISTANCE_PROGRAMME_READ),
         ("/complaints", i18n.N_("Complaints"), Permission.ASSISTANCE_COMPLAINT_WRITE),
+        ("/protection", i18n.N_("Protection"), Permission.PROTECTION_CASE_WRITE),
+        ("/protection/referrals", i18n.N_("Referrals"), Permission.PROTECTION_REFERRAL_RECEIVE),
+        ("/protection/tracing", i18n.N_("Tracing"), Permission.PROTECTION_TRACING_WRITE),
+        ("/protection/audit", i18n.N_("Access review"), Permission.PROTECTION_CASE_SUPERVISE),
+        ("/protection/services", i18n.N_("Services"), Permission.PROTECTION_SERVICE_READ),
+        ("/protection/statistics", i18n.N_("Protection statistics"), Permission.PROTECTION_STATISTICS_READ),
         ("/admin", i18n.N_("Administration"), Permission.ACCOUNTS_USER_READ),
     ]
     if actor is None:

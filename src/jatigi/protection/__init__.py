@@ -1,0 +1,1 @@
+"""Protection and GBV case management under survivor-centred confidentiality."""
