@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from jatigi.core.authz import SYSTEM
 from jatigi.core.db import session_scope
 from jatigi.protection import services as svc
 from tests import factories as f
@@ -37,10 +38,10 @@ CASES = "/protection"  # where case work lands after the log-in
 def world(engine: sa.Engine) -> None:
     """PA (cw.a, sup.a) and PB (cw.b), all reading French; PB's clinic in the directory, in Commune IV."""
     with session_scope(engine) as s:
-        team = pf.team(s)
+        pf.team(s)
         for name in ("cw.a", "sup.a", "cw.b"):
             f.accounts.user_by_name(session=s, username=name).language = "fr"
-        svc.add_service(session=s, actor=team.supervisor, data=svc.ServiceIn.of(
+        svc.add_service(session=s, actor=SYSTEM, data=svc.ServiceIn.of(
             {"name": CLINIC, "service_type": "medical", "organisation": "PB", "area_pcode": f.BAMAKO_COMMUNE_IV,
              "opening_hours": "24h/24", "phone": "+223 20 22 33 44"}))
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from jatigi.accounts.models import Organisation
 from jatigi.core.audit import AuditEvent
+from jatigi.core.authz import SYSTEM
 from jatigi.core.db import session_scope
 from jatigi.protection import consent
 from jatigi.protection import services as svc
@@ -41,12 +42,12 @@ def world(engine: sa.Engine) -> World:
         f.org(s, "PC")
         f.user(s, "cw.c", "PC", role="caseworker")
         case = pf.case(s, team.caseworker, team.supervisor)
-        clinic = svc.add_service(session=s, actor=team.supervisor, data=svc.ServiceIn.of(
+        clinic = svc.add_service(session=s, actor=SYSTEM, data=svc.ServiceIn.of(
             {"name": "Clinique Lafiabougou", "service_type": "medical", "organisation": "PB",
              "area_pcode": f.BAMAKO_COMMUNE_IV, "opening_hours": "24h/24"}))
-        legal = svc.add_service(session=s, actor=team.supervisor, data=svc.ServiceIn.of(
+        legal = svc.add_service(session=s, actor=SYSTEM, data=svc.ServiceIn.of(
             {"name": "Aide juridique Bamako", "service_type": "legal", "organisation": "PC", "area_pcode": "ML09"}))
-        svc.add_service(session=s, actor=team.supervisor, data=svc.ServiceIn.of(
+        svc.add_service(session=s, actor=SYSTEM, data=svc.ServiceIn.of(
             {"name": "Clinique de Mopti", "service_type": "medical", "organisation": "PB",
              "area_pcode": f.MOPTI_COMMUNE}))
         pc = s.scalar(sa.select(Organisation.id).where(Organisation.acronym == "PC"))

@@ -15,11 +15,12 @@ import time
 from collections.abc import Iterable
 
 import segno
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 from sqlalchemy.orm import Session
 
-from jatigi.accounts.models import User
+from jatigi.accounts.models import ApiToken, User
 from jatigi.core import audit
 from jatigi.core.authz import SECOND_FACTOR_PERMISSIONS, Actor
 from jatigi.core.crypto import keyring
@@ -153,7 +154,8 @@ def confirm(*, session: Session, user: User, code: str, ip: str | None = None) -
 
 def reset(*, session: Session, actor: Actor, user: User) -> None:
     """Forget a user's second factor (a lost phone): they set it up again at their next log-in.
-    Their open sessions end."""
+    Their open sessions end and their API tokens are revoked (a token made with the lost phone's
+    code would otherwise keep its case work)."""
     from jatigi.accounts.sessions import close_sessions_of
     from jatigi.core.authz import Permission
 
@@ -164,5 +166,10 @@ def reset(*, session: Session, actor: Actor, user: User) -> None:
     user.totp_confirmed_at = None
     user.totp_last_step = None
     close_sessions_of(session=session, user_id=user.id)
-    audit.record(session, actor, "user.totp_reset", "user", user.id, {"username": user.username})
+    live = list(session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
+    for token in live:
+        token.revoked_at = utcnow()
+    revoked = len(live)
+    audit.record(session, actor, "user.totp_reset", "user", user.id, {"username": user.username,
+                                                                      "tokens_revoked": revoked})
     session.flush()

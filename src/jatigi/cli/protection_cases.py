@@ -1,4 +1,5 @@
-"""`jatigi protection cases list|show|open|close-request|approve-closure|reject-closure|reopen`.
+"""`jatigi protection cases list|show|open|close-request|approve-closure|reject-closure|reopen|hand-over|
+hand-over-all`.
 
 The same rules as the pages: only the cases one needs to know (caseworker, supervisor, shared),
 GBV survivors shown by their survivor code unless --show-name (audited), every read audited, a
@@ -178,3 +179,31 @@ def reopen(code: str = CODE, reason: str = REASON, as_user: str = AS_USER) -> No
     with db_session() as session:
         case = case_work.reopen(session, acting_user(session, as_user), code, reason)
         _state(case.code, case.state)
+
+
+@cases_app.command("hand-over", help=_("Hand the supervision of a case to another supervisor (its supervisor)."))
+@friendly_errors
+def hand_over(code: str = CODE,
+              supervisor: str = typer.Option(..., "--to", help=_("The new supervisor's user name.")),
+              reason: str = typer.Option("", "--reason", help=_("Why (kept encrypted).")),
+              as_user: str = AS_USER) -> None:
+    with db_session() as session:
+        case = case_work.hand_over(session, acting_user(session, as_user), code, supervisor, reason)
+        console.print(_("Case {code} is now supervised by {name}.", code=case.code, name=supervisor), highlight=False)
+
+
+@cases_app.command("hand-over-all", help=_("Move every case of a supervisor who left to another supervisor of the same "
+                                           "organisation (an operator at the machine, without --as)."))
+@friendly_errors
+def hand_over_all(from_user: str = typer.Option(..., "--from", help=_("The supervisor who left.")),
+                  to_user: str = typer.Option(..., "--to", help=_("The new supervisor's user name."))) -> None:
+    from jatigi.accounts.service import user_by_name
+    from jatigi.core.authz import SYSTEM
+
+    with db_session() as session:
+        old, new = user_by_name(session=session, username=from_user), user_by_name(session=session, username=to_user)
+        if old.org_id != new.org_id:
+            raise cases.CaseInvalid([("supervisor", _("The new supervisor must be a supervisor of the same "
+                                                      "organisation."))])
+        moved = case_work.hand_over_all(session, SYSTEM, old.org_id, old.id, new.id)
+        console.print(_("{n} cases are now supervised by {name}.", n=number(moved), name=to_user), highlight=False)

@@ -12,7 +12,7 @@ from rich.table import Table
 from jatigi.accounts import service
 from jatigi.accounts.models import DataSharingAgreement, Organisation, Role, User, UserRole
 from jatigi.cli.common import AS_USER, acting_user, console, db_session, friendly_errors
-from jatigi.core.authz import Permission
+from jatigi.core.authz import ROLE_LABELS, Permission
 from jatigi.core.errors import Unauthorized
 from jatigi.core.i18n import _
 
@@ -36,7 +36,7 @@ def add_org(acronym: str = typer.Argument(..., help=_("Acronym of the organisati
 @friendly_errors
 def add(username: str = typer.Argument(..., help=_("User name to sign in with.")),
         org: str = typer.Option(..., "--org", help=_("Acronym of the user's organisation.")),
-        role: list[str] = typer.Option(..., "--role", help=_("admin, im_officer, registration_officer, viewer.")),
+        role: list[str] = typer.Option(..., "--role", help=_("One of: {codes}.", codes=", ".join(ROLE_LABELS))),
         full_name: str = typer.Option("", "--name", help=_("Full name.")),
         email: str = typer.Option(None, help=_("Email address.")),
         language: str = typer.Option("fr", "--language", help=_("fr or en.")),

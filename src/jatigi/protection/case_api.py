@@ -197,7 +197,8 @@ def reopen(code: str, body: s.ReasonIn, session: SessionDep, actor: Worker) -> s
 
 @router.post("/protection/cases/{code}/change", response_model=s.CaseOut, responses=REFUSED)
 def change(code: str, body: s.ChangeIn, session: SessionDep, actor: Worker) -> s.CaseOut | JSONResponse:
-    """Change the stage or the risk level; a supervisor may give the case to another caseworker."""
+    """Change the stage or the risk level; a supervisor may give the case to another caseworker, or hand its
+    supervision to another supervisor."""
 
     def apply() -> None:
         if body.stage:
@@ -206,6 +207,8 @@ def change(code: str, body: s.ChangeIn, session: SessionDep, actor: Worker) -> s
             case_work.change_risk(session, actor, code, body.risk_level)
         if body.caseworker:
             case_work.reassign(session, actor, code, body.caseworker, body.reason)
+        if body.supervisor:
+            case_work.hand_over(session, actor, code, body.supervisor, body.reason)
 
     return _done(session, actor, code, body.model_dump(), apply)
 

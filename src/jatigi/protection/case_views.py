@@ -66,6 +66,7 @@ NOTICES = {
     "sent_back": N_("The closure was sent back: the case is open."),
     "reopened": N_("The case is open again."),
     "reassigned": N_("The case was given to another caseworker."),
+    "handed_over": N_("The supervision of the case was handed over."),
     "shared": N_("The case is shared: the colleague may read it."),
     "revoked": N_("The share was ended: the colleague no longer sees the case."),
 }
@@ -164,6 +165,9 @@ def _detail(request: Request, session: Session, actor: Actor, code: str, *, reve
                   requested_by_me=case.state == "closure_requested"
                   and case_work.closure_requester(session, case) == actor.user_id,
                   caseworkers=case_work.caseworkers(session, case) if view.is_supervisor else [],
+                  other_supervisors=[s for s in case_work.supervisors_of(session, case)
+                                     if s[0] not in (case.supervisor_id, case.caseworker_id)]
+                  if view.is_supervisor else [],
                   notice=_(NOTICES[done]) if done in NOTICES and not problems else None,
                   errors=problems.by_field, problems=problems.summary, values=values or {}, when=when,
                   today=date.today().isoformat(), referral_rows=referrals.referrals_of_case(session, actor, case),
@@ -274,6 +278,12 @@ def closure_reject(code: str, request: Request, session: SessionDep, actor: Work
 def reopen(code: str, request: Request, session: SessionDep, actor: Worker, _csrf: Csrf, form: Posted) -> Response:
     return _act(request, session, actor, code, form, "reopened",
                 lambda v: case_work.reopen(session, actor, code, v.get("reason", "")))
+
+
+@router.post("/protection/cases/{code}/hand-over", response_class=HTMLResponse)
+def hand_over(code: str, request: Request, session: SessionDep, actor: Worker, _csrf: Csrf, form: Posted) -> Response:
+    return _act(request, session, actor, code, form, "handed_over",
+                lambda v: case_work.hand_over(session, actor, code, v.get("supervisor", ""), v.get("reason", "")))
 
 
 @router.post("/protection/cases/{code}/reassign", response_class=HTMLResponse)

@@ -447,6 +447,11 @@ def _colleague(session: Session, case: ProtectionCase, name: str, field: str,
     return match[0][0], match[0][2]
 
 
+def supervisors_of(session: Session, case: ProtectionCase) -> list[tuple[int, str, str]]:
+    """Who may supervise the case: its organisation's users holding PROTECTION_CASE_SUPERVISE."""
+    return holders(session, case.org_id, P.PROTECTION_CASE_SUPERVISE)
+
+
 def caseworkers(session: Session, case: ProtectionCase) -> list[tuple[int, str, str]]:
     """Who the case may be given to: its organisation's users holding PROTECTION_CASE_WRITE."""
     return holders(session, case.org_id, P.PROTECTION_CASE_WRITE)
@@ -470,6 +475,47 @@ def reassign(session: Session, actor: Actor, code: str, caseworker: str, reason:
         audit.record(session, actor, "protection.case.reassign", ENTITY, case.id,
                      {"code": case.code, "from_user_id": int(old), "to_user_id": user_id})
     return case
+
+
+def hand_over(session: Session, actor: Actor, code: str, supervisor: str, reason: str = "") -> ProtectionCase:
+    """The supervisor hands the supervision of a case to another supervisor of the organisation
+    (leave, departure): from then on only the new one supervises it."""
+    case = _supervised(session, actor, code)
+    user_id, _full = _colleague(session, case, supervisor, "supervisor", P.PROTECTION_CASE_SUPERVISE)
+    problems: list[tuple[str, str]] = []
+    text = _reason(problems, reason, required=False)
+    if user_id == case.caseworker_id:
+        problems.append(("supervisor", _("The supervisor cannot also be the caseworker of a case.")))
+    if problems:
+        raise CaseInvalid(problems)
+    if user_id != case.supervisor_id:
+        old = str(case.supervisor_id)
+        _transition(session, actor, case, "supervisor", old, str(user_id), _sealed_reason(session, case, text))
+        audit.record(session, actor, "protection.case.hand_over", ENTITY, case.id,
+                     {"code": case.code, "from_user_id": int(old), "to_user_id": user_id})
+    return case
+
+
+def hand_over_all(session: Session, actor: Actor, org_id: int, from_user_id: int, to_user_id: int) -> int:
+    """Move every case a supervisor supervises to another supervisor of the same organisation — for a
+    supervisor who left, whom nobody else can act for. An operator's act at the machine (the system
+    account), audited case by case; returns how many cases moved."""
+    if actor.user_id is not None:
+        raise Forbidden(_("Only an operator at the machine (the system account) hands over all the cases of a "
+                          "supervisor; a supervisor hands over their own cases one by one."))
+    supervisors = {h[0] for h in holders(session, org_id, P.PROTECTION_CASE_SUPERVISE)}
+    if to_user_id not in supervisors:
+        raise CaseInvalid([("supervisor", _("The new supervisor must be a supervisor of the same organisation."))])
+    moved = 0
+    for case in session.scalars(sa.select(ProtectionCase).where(ProtectionCase.org_id == org_id,
+                                                                ProtectionCase.supervisor_id == from_user_id)):
+        if case.caseworker_id == to_user_id:
+            continue  # never their own supervisor: left for a supervisor to hand over by hand
+        _transition(session, actor, case, "supervisor", str(from_user_id), str(to_user_id))
+        audit.record(session, actor, "protection.case.hand_over", ENTITY, case.id,
+                     {"code": case.code, "from_user_id": from_user_id, "to_user_id": to_user_id})
+        moved += 1
+    return moved
 
 
 def share(session: Session, actor: Actor, code: str, colleague: str, reason: str) -> CaseShare:

@@ -266,9 +266,18 @@ def is_sender(session: Session, actor: Actor, referral: Referral) -> bool:
 
 
 def consent_ended(session: Session, referral: Referral) -> bool:
-    """Sent with consent, and the latest consent to a referral to that organisation no longer holds."""
-    return (referral.consent_id is not None and referral.to_org_id is not None
-            and active_consent(session, referral.case_id, "referral", referral.to_org_id) is None)
+    """Sent with consent, and the latest consent to a referral to that organisation no longer holds; or
+    sent without (a supervisor's override), and the survivor has since refused or withdrawn it."""
+    if referral.to_org_id is None:
+        return False
+    if referral.consent_id is not None:
+        return active_consent(session, referral.case_id, "referral", referral.to_org_id) is None
+    said_no = sa.select(Consent.id).where(
+        Consent.case_id == referral.case_id, Consent.purpose == "referral",
+        Consent.organisation_id == referral.to_org_id,
+        sa.or_(sa.and_(Consent.granted.is_(False), Consent.recorded_at >= referral.sent_at),
+               Consent.withdrawn_at >= referral.sent_at))
+    return session.scalar(said_no.limit(1)) is not None
 
 
 def is_named_receiver(actor: Actor, referral: Referral) -> bool:

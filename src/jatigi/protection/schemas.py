@@ -228,4 +228,5 @@ class ChangeIn(BaseModel):
     stage: str = Field("", max_length=20, description="A new stage, or empty.")
     risk_level: str = Field("", max_length=10, description="A new risk level, or empty.")
     caseworker: str = Field("", max_length=80, description="Supervisor only: give the case to this user.")
+    supervisor: str = Field("", max_length=80, description="Supervisor only: hand the supervision to this user.")
     reason: str = Field("", max_length=case_work.MAX_REASON, description="For a reassignment (sealed).")

@@ -162,6 +162,9 @@ def add_service(*, session: Session, actor: Actor, data: ServiceIn) -> Service:
     values, problems = check(session, data)
     if problems:
         raise ServiceInvalid(problems)
+    if not may_change(actor, values["organisation_id"]):  # a service in another organisation's name: only its people
+        raise Forbidden(_("Only the people of {org} (or an administrator) add services in its name.",
+                          org=organisation_acronym(session, values["organisation_id"])))
     service = Service(**values, updated_at=utcnow(), updated_by=actor.user_id)
     session.add(service)
     session.flush()
@@ -400,7 +403,7 @@ def import_services(*, session: Session, actor: Actor, path: Path) -> Imported:
             sa.func.lower(Service.name) == values["name"].lower(), Service.service_type == values["service_type"],
             Service.area_pcode == values["area_pcode"]).limit(1))
         for org_id in {existing.organisation_id if existing else None, values["organisation_id"]} - {None}:
-            if existing is not None and not may_change(actor, org_id):
+            if not may_change(actor, org_id):
                 problems.append(RowProblem(row, "organisation", organisation_acronym(session, org_id), _(
                     "This service belongs to {org}: only the people of {org} (or an administrator) may change it.",
                     org=organisation_acronym(session, org_id))))

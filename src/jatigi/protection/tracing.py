@@ -48,6 +48,7 @@ from jatigi.protection.models import ProtectionCase, TracingMatch, TracingReques
 from jatigi.protection.sealing import key_for, open_json, opened_key, require_key, seal_json
 from jatigi.registry.models import Household, Person
 
+MIN_THRESHOLD = 0.1
 DEFAULT_THRESHOLD = 0.3  # a caseworker checks every candidate: finding the relative matters more
 PAGE_SIZE = 50
 MAX_NAME = 120
@@ -402,7 +403,10 @@ def create_request(session: Session, actor: Actor, new: NewRequest) -> TracingRe
     if new.case.strip():
         try:
             case = policies.get_case(session, actor, new.case)
+            policies.require_case_writer(actor, case)  # a colleague the case is shared with only reads it
         except NotFound as exc:
+            problems.append(("case", exc.message))
+        except Forbidden as exc:
             problems.append(("case", exc.message))
     elif not new.inquirer_consented:
         problems.append(("consent", _("Link the request to a case with consent to tracing, or record that the "
@@ -491,8 +495,9 @@ def match_request(session: Session, actor: Actor, ref: object, *, threshold: flo
     above `threshold` as "to check" (audited). Matches decided before are kept as they are."""
     request = get_request(session, actor, ref)
     _require_writer(session, actor, request)
-    if not 0 < threshold < 1:
-        raise TracingInvalid([("threshold", _("Give a probability between 0 and 1, e.g. 0.5."))])
+    if not MIN_THRESHOLD <= threshold < 1:
+        # A floor: a search is to find one relative, not to list everyone of a consenting household.
+        raise TracingInvalid([("threshold", _("Give a probability from {low} to 1, e.g. 0.5.", low=MIN_THRESHOLD))])
     if request.state not in OPEN_STATES:
         raise Conflict(_("Request {code} is {state}: no more searches.", code=request.code,
                          state=_(vocab.TRACING_STATES[request.state]).lower()))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from jatigi.accounts.models import Organisation
 from jatigi.core.audit import AuditEvent
+from jatigi.core.authz import SYSTEM
 from jatigi.core.errors import Conflict, Forbidden, NotFound
 from jatigi.protection import consent, policies
 from jatigi.protection import referrals as ref
@@ -29,7 +30,7 @@ def _org_id(session: Session, acronym: str) -> int:
 
 
 def _clinic(session: Session, team: pf.Team, org: str = "PB") -> Service:
-    return svc.add_service(session=session, actor=team.supervisor, data=svc.ServiceIn.of(
+    return svc.add_service(session=session, actor=SYSTEM, data=svc.ServiceIn.of(
         {"name": f"Clinique {org}", "service_type": "medical", "organisation": org,
          "area_pcode": f.BAMAKO_COMMUNE_IV}))
 
@@ -197,7 +198,7 @@ def test_identity_shared_with_consent_and_withdrawal_hides_the_summary(session: 
 
 def test_closed_case_and_provider_outside_jatigi(session: Session, setup: tuple) -> None:
     team, case, _clinic_pb = setup
-    outside = svc.add_service(session=session, actor=team.supervisor, data=svc.ServiceIn.of(
+    outside = svc.add_service(session=session, actor=SYSTEM, data=svc.ServiceIn.of(
         {"name": "Juriste", "service_type": "legal", "provider_name": "Clinique juridique DEME SO",
          "phone": "+223 20 21 00 00", "area_pcode": "ML09"}))
     with pytest.raises(ref.ReferralInvalid) as caught:

@@ -33,7 +33,7 @@ def _names(session: Session, actor: object, **filters: object) -> list[str]:
 
 def test_add_edit_deactivate_and_list_by_area(session: Session) -> None:
     team = pf.team(session)
-    sup = team.supervisor
+    sup = team.outsider_supervisor  # PB's supervisor: the clinic is PB's, only PB adds it in its name
     clinic = _add(session, sup)
     assert clinic.provider_name == "Organisation PB" and clinic.organisation_id is not None
     _add(session, sup, name="Écoute Bamako", service_type="psychosocial", organisation="", provider_name="APDF",
@@ -111,7 +111,9 @@ def test_import_is_all_or_nothing_and_names_each_bad_row(session: Session, tmp_p
     good = _csv(tmp_path, "name,service_type,organisation,provider_name,area_pcode,opening_hours\n"
                           "Clinique A,medical,PB,,ML090104,8h-17h\n"
                           "Abri B,safe_shelter,,Abri Femmes,ML09,24h/24\n", "good.csv")
-    done = svc.import_services(session=session, actor=team.supervisor, path=good)
+    with pytest.raises(svc.ImportInvalid):  # PA may not add a clinic in PB's name
+        svc.import_services(session=session, actor=team.supervisor, path=good)
+    done = svc.import_services(session=session, actor=team.outsider_supervisor, path=good)
     assert (done.added, done.updated) == (2, 0)
     again = svc.import_services(session=session, actor=team.outsider_supervisor, path=good)  # PB's clinic
     assert (again.added, again.updated) == (0, 2)  # the same file twice: no duplicate

@@ -153,9 +153,12 @@ def test_the_registry_model_of_the_last_dedup_run_is_used_when_there_is_one(sess
         for c in rendered["comparisons"]])
     runs.save_model(session, actor=SYSTEM, model=model, engine="duckdb", training_size=16, labels=0)
     request = tracing.create_request(session, team.caseworker, _new(inquirer_consented=True))
-    result = tracing.match_request(session, team.caseworker, request.code, threshold=0.0001)
-    # Every level of this model weighs nothing: what is left is the prior, for the one candidate.
-    assert result.model == "trained" and result.compared == 1 and result.proposed == 1
+    result = tracing.match_request(session, team.caseworker, request.code, threshold=tracing.MIN_THRESHOLD)
+    # Every level of this model weighs nothing: what is left is the prior (1 in 1,000), for the one
+    # candidate compared — under the lowest threshold a search may use, so nobody is listed.
+    assert result.model == "trained" and result.compared == 1 and result.proposed == 0
+    with pytest.raises(tracing.TracingInvalid):
+        tracing.match_request(session, team.caseworker, request.code, threshold=0.0001)
 
 
 def test_need_to_know(session: Session) -> None:
