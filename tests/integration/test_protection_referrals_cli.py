@@ -47,7 +47,9 @@ def test_directory_and_referrals_from_the_command_line(engine: sa.Engine, tmp_pa
     assert "Row 2, column service_type, value “hospital”: Unknown type of service" in refused.stderr
     assert count_rows(engine, Service) == 0
     bad.write_text("name,service_type,organisation,area_pcode\nClinique,medical,PB,ML090104\n", encoding="utf-8")
-    assert "1 services added, 0 updated." in jatigi("services", "import", str(bad), user="sup.a").stdout
+    planted = jatigi("services", "import", str(bad), user="sup.a")  # PA may not add a service in PB's name
+    assert planted.returncode == 1 and "only the people of PB" in planted.stderr
+    assert "1 services added, 0 updated." in jatigi("services", "import", str(bad), user="sup.b").stdout
     added = jatigi("services", "add", "--name", "Écoute", "--type", "psychosocial", "--area", "ML09",
                    "--provider", "APDF", "--hours", "8h-16h", user="sup.a")
     assert added.returncode == 0 and "added: Écoute." in added.stdout

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from jatigi.accounts import service as accounts
 from jatigi.accounts.models import Organisation
-from jatigi.core.authz import Actor
+from jatigi.core.authz import SYSTEM, Actor
 from jatigi.demo import names
 from jatigi.protection import case_work, cases, incidents, monitoring, referrals, services, tracing, vocab
 from jatigi.protection.models import ProtectionCase
@@ -103,9 +103,11 @@ def _day(rng: random.Random, start: date = START, end: date = END) -> date:
     return start + timedelta(days=rng.randrange((end - start).days + 1))
 
 
-def _services(session: Session, supervisor: Actor) -> int:
+def _services(session: Session) -> int:
+    # The directory is kept by the coordination (an administrator of organisations): it lists other
+    # organisations' services, which only they or an administrator may add in their name.
     for name, kind, org, provider, area, address, phone, hours, notes in SERVICES:
-        services.add_service(session=session, actor=supervisor, data=services.ServiceIn.of(
+        services.add_service(session=session, actor=SYSTEM, data=services.ServiceIn.of(
             {"name": name, "service_type": kind, "organisation": org, "provider_name": provider, "area_pcode": area,
              "address": address, "phone": phone, "opening_hours": hours, "notes": notes}))
     return len(SERVICES)
@@ -236,7 +238,7 @@ def build_protection(*, session: Session, seed: int = 2013, cases_count: int = 1
         return result  # built before: the demo's cases are kept as they are (and as people changed them)
     workers = [_actor(session, name) for name in CASEWORKERS]
     supervisor, receiver = _actor(session, SUPERVISOR), _actor(session, RECEIVING)
-    result.services = _services(session, supervisor)
+    result.services = _services(session)
     for i in range(cases_count):
         _one_case(session, rng, workers[i % 2], supervisor, receiver, i, result)
     _total, first = cases.list_cases(session, workers[0], limit=1)
