@@ -58,13 +58,11 @@ def load_key(path: Path) -> bytes:
     """Master key 1 of the key file. A missing file is an error, never a new key: a new key would
     seal new values with a key the database does not know (only a new database gets a new key,
     from `core.envelope.master_ring`)."""
-    from jatigi.core.envelope import MasterKeyError, read_key_file
+    from jatigi.core.envelope import MasterKeyError, missing_key_file, read_key_file
     from jatigi.core.i18n import _
 
     if not path.exists():
-        raise MasterKeyError(_("The master key file {path} is missing. This database was sealed with a "
-                               "master key: put its key file back (JATIGI_KEY_FILE), or nothing sealed can be "
-                               "opened.", path=str(path)))
+        raise missing_key_file(path)
     keys = read_key_file(path)
     if 1 not in keys:
         raise MasterKeyError(_("Master key {n} is missing from the key file {path}.", n=1, path=str(path)))

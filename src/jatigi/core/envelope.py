@@ -155,12 +155,16 @@ class KeyCheck:
     ignored: tuple[int, ...]  # keys of the file the database does not know: never used
 
 
+def missing_key_file(path: Path) -> MasterKeyError:
+    return MasterKeyError(_("The master key file {path} is missing. This database was sealed with a master key: "
+                            "put its key file back (JATIGI_KEY_FILE), or nothing sealed can be opened.",
+                            path=str(path)))
+
+
 def _compare(known: dict[int, str], path: Path) -> dict[int, bytes]:
     """The key file's keys, checked against those the database knows; raises MasterKeyError."""
     if known and not path.exists():
-        raise MasterKeyError(_("The master key file {path} is missing. This database was sealed with a "
-                               "master key: put its key file back (JATIGI_KEY_FILE), or nothing sealed can be "
-                               "opened.", path=str(path)))
+        raise missing_key_file(path)
     keys = read_key_file(path)
     for ident, check in sorted(known.items()):
         if ident not in keys:
