@@ -24,9 +24,11 @@ from jatigi.assistance import states, vocab
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import NotFound
 from jatigi.core.i18n import _
+from jatigi.core.numbers import whole_number
 from jatigi.registry.views import Csrf, FormProblems, Posted, when
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import page_require
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -40,11 +42,8 @@ VOCAB = {"channels": vocab.CHANNELS, "categories": vocab.COMPLAINT_CATEGORIES, "
          "sensitive_categories": vocab.SENSITIVE_CATEGORIES}
 
 
-def _problems(found: list[tuple[str, str]]) -> FormProblems:
-    out = FormProblems()
-    for name, message in found:
-        out.add(name, cmp.label(name), message)
-    return out
+def _programme_choices(session: Session, actor: Actor) -> list[tuple[str, str]]:
+    return [(code, f"{code} — {name}") for code, name in cmp.programmes(session, actor)]
 
 
 def _filters(state: str, category: str, channel: str, programme: str, overdue: str, q: str) -> cmp.Filters:
@@ -56,8 +55,8 @@ def _filters(state: str, category: str, channel: str, programme: str, overdue: s
 def queue_page(request: Request, session: SessionDep, actor: Handler, state: str = "", category: str = "",
                channel: str = "", programme: str = "", overdue: str = "", q: str = "", page: str = "1") -> HTMLResponse:
     filters = _filters(state, category, channel, programme, overdue, q)
-    problems = _problems(filters.problems())
-    number = max(1, int(page)) if page.isascii() and page.isdigit() and 0 < len(page) < 7 else 1
+    problems = FormProblems.of(filters.problems(), cmp.label)
+    number = page_number(page)
     today = date.today()
     total, rows = (0, []) if problems else cmp.queue(session, actor, filters, offset=(number - 1) * cmp.PAGE_SIZE,
                                                      today=today)
@@ -69,7 +68,8 @@ def queue_page(request: Request, session: SessionDep, actor: Handler, state: str
 
     return render(request, "assistance/complaint_queue.html", status_code=422 if problems else 200,
                   rows=rows, total=total, counts=cmp.counts(session, actor, today), filters=filters,
-                  errors=problems.by_field, problems=problems.summary, programmes=cmp.programmes(session, actor),
+                  errors=problems.by_field, problems=problems.summary,
+                  programme_choices=_programme_choices(session, actor),
                   page=number, pages=pages, previous_url=page_url(number - 1), next_url=page_url(number + 1),
                   csv_url="/complaints/export.csv" + (f"?{urlencode(query)}" if query else ""), **VOCAB)
 
@@ -95,7 +95,7 @@ def _form(request: Request, session: Session, actor: Actor, values: dict[str, An
     return render(request, "assistance/complaint_form.html", status_code=status_code, values=values,
                   errors=problems.by_field, problems=problems.summary, channel_choices=choices(vocab.CHANNELS),
                   category_choices=choices(vocab.COMPLAINT_CATEGORIES), priority_choices=choices(vocab.PRIORITIES),
-                  programme_choices=[(code, f"{code} — {name}") for code, name in cmp.programmes(session, actor)],
+                  programme_choices=_programme_choices(session, actor),
                   sensitive_labels=", ".join(_(vocab.COMPLAINT_CATEGORIES[c]).lower()
                                              for c in sorted(vocab.SENSITIVE_CATEGORIES)),
                   **VOCAB)
@@ -118,7 +118,7 @@ def record(request: Request, session: SessionDep, actor: Handler, _csrf: Csrf, f
     try:
         complaint = cmp.record(session, actor, new)
     except cmp.ComplaintInvalid as exc:
-        return _form(request, session, actor, values, _problems(exc.problems), status_code=422)
+        return _form(request, session, actor, values, FormProblems.of(exc.problems, cmp.label), status_code=422)
     if cmp.may_see(actor, complaint):
         return RedirectResponse(f"/complaints/{complaint.code}", status_code=303)
     # Not for the recorder to see again: the code and a confirmation only, on a page of its own so that
@@ -154,7 +154,7 @@ def detail(code: str, request: Request, session: SessionDep, actor: Handler) -> 
 
 def _version(form: Any) -> int | None:
     text = str(form.get("version") or "")
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+    return whole_number(text, 9)
 
 
 def _act(request: Request, session: Session, actor: Actor, code: str, form: Any, action: str) -> Response:
@@ -170,7 +170,8 @@ def _act(request: Request, session: Session, actor: Actor, code: str, form: Any,
         else:
             done = cmp.reopen(session, actor, code, version=version)
     except cmp.ComplaintInvalid as exc:
-        return _detail(request, session, actor, code, _problems(exc.problems), values, status_code=422)
+        return _detail(request, session, actor, code, FormProblems.of(exc.problems, cmp.label), values,
+                       status_code=422)
     return RedirectResponse(f"/complaints/{done.code}", status_code=303)
 
 

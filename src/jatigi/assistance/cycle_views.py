@@ -29,9 +29,11 @@ from jatigi.assistance.programmes import formula_of
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Conflict, NotFound, ValidationFailed
 from jatigi.core.i18n import _, money
+from jatigi.core.numbers import whole_number
 from jatigi.registry.models import Household
 from jatigi.registry.views import Csrf, FormProblems, Posted, when
 from jatigi.web.deps import SessionDep
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = ap.router  # one router for every assistance page (see views.py)
@@ -61,7 +63,7 @@ def cycle_page(request: Request, session: Session, actor: Actor, code: str, *, p
                                                    accepted=", ".join(vocab.HOLD_REASONS)))
     if problems and status_code == 200:
         status_code = 422
-    number_ = ap.page_number(page)
+    number_ = page_number(page)
     total, lines = 0, list[payment_lines.Line]()
     if actor.can(Permission.REGISTRY_HOUSEHOLD_READ) and not (problems.by_field.keys() & {"state", "reason"}):
         _c, _p, total, lines = payment_lines.payment_lines(session=session, actor=actor, ref=cycle.id, state=state,
@@ -76,7 +78,7 @@ def cycle_page(request: Request, session: Session, actor: Actor, code: str, *, p
     mine = actor.acts_for(programme.org_id)
     four_eyes = cycle.prepared_by is not None and cycle.prepared_by == actor.user_id
     done = _reconciliations(session, cycle.id)
-    wanted = int(shown) if shown.isascii() and shown.isdigit() and len(shown) < 12 else None
+    wanted = whole_number(shown, 11)
     choices = ap.provider_choices(session)
     notice = ap.notice(request.query_params)
     pdm_notice = notice if request.query_params.get("done") == "pdm" else None  # shown beside the indicators

@@ -20,6 +20,7 @@ from jatigi.assistance.programme_views import programme_page
 from jatigi.core.authz import Actor
 from jatigi.core.errors import Conflict, NotFound, ValidationFailed
 from jatigi.core.i18n import _
+from jatigi.core.numbers import whole_number
 from jatigi.registry.views import Csrf, FormProblems, Posted
 from jatigi.targeting import run_page as rp
 from jatigi.targeting import runs as runs_
@@ -71,12 +72,12 @@ def enrol_run(code: str, request: Request, session: SessionDep, actor: ap.Writer
                                                                                   "months")}
     values["categories"] = [str(c) for c in form.getlist("categories") if str(c)]
     problems = FormProblems()
-    run_ref = values["run"]
-    if not (run_ref.isascii() and run_ref.isdigit() and len(run_ref) < 12):
+    run_id = whole_number(values["run"], 11)
+    if run_id is None:
         problems.add("run", _("Scoring run"), _("Choose a scoring run."))
         return _again(request, session, actor, code, problems, values, 422)
     try:
-        _run, loaded = runs_.get_run(session, actor, int(run_ref))
+        _run, loaded = runs_.get_run(session, actor, run_id)
     except NotFound as exc:
         problems.add("run", _("Scoring run"), exc.message)
         return _again(request, session, actor, code, problems, values, 422)
@@ -91,7 +92,7 @@ def enrol_run(code: str, request: Request, session: SessionDep, actor: ap.Writer
     if problems:
         return _again(request, session, actor, code, problems, values, 422)
     try:
-        done = enrolment.enrol_from_run(session=session, actor=actor, ref=code, run_id=int(run_ref),
+        done = enrolment.enrol_from_run(session=session, actor=actor, ref=code, run_id=run_id,
                                         categories=values["categories"], budget=budget)
     except (ValidationFailed, Conflict) as exc:
         return _again(request, session, actor, code, ap.one_problem("run", _("Scoring run"), exc.message), values,

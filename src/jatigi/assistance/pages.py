@@ -26,6 +26,7 @@ from jatigi.assistance import providers as providers_
 from jatigi.assistance.models import PaymentProvider, Programme, Transition
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.i18n import N_, _, number
+from jatigi.core.numbers import whole_number
 from jatigi.registry.views import FormProblems
 from jatigi.web.pages import page_require
 
@@ -47,10 +48,6 @@ VOCAB: dict[str, Any] = {"sectors": vocab.SECTORS, "modalities": vocab.MODALITIE
                          "payment_states": vocab.PAYMENT_STATES, "hold_reasons": vocab.HOLD_REASONS,
                          "enrolment_sources": vocab.ENROLMENT_SOURCES, "provider_kinds": vocab.PROVIDER_KINDS,
                          "state_label": states.state_label, "currency": vocab.CURRENCY_LABEL}
-
-
-def page_number(text: str) -> int:
-    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
 
 
 def pages_of(total: int, size: int = PAGE_SIZE) -> int:
@@ -97,8 +94,7 @@ NOTICES = {
 
 
 def _counts(query: Mapping[str, str], *names: str) -> dict[str, int]:
-    return {k: int(v) if v.isascii() and v.isdigit() and len(v) < 10 else 0
-            for k in names for v in [query.get(k, "0")]}
+    return {k: whole_number(query.get(k, "0"), 9) or 0 for k in names}
 
 
 def notice(query: Mapping[str, str]) -> str | None:

@@ -31,6 +31,7 @@ from jatigi.assistance.policies import get_cycle
 from jatigi.core import audit
 from jatigi.core.errors import Conflict, NotFound, ValidationFailed
 from jatigi.core.i18n import _
+from jatigi.core.numbers import whole_number
 from jatigi.core.spreadsheet import safe_cell
 from jatigi.registry.views import Csrf, Posted
 from jatigi.web.deps import SessionDep
@@ -101,10 +102,9 @@ def reconcile_report(code: str, request: Request, session: SessionDep, actor: ap
 def problems_csv(code: str, session: SessionDep, actor: ap.Reader, reconciliation: str = "") -> Response:
     """The problems a reconciliation kept (line, column, value, kind, message) as CSV."""
     cycle, programme = get_cycle(session, actor, code)
-    wanted = int(reconciliation) if reconciliation.isascii() and reconciliation.isdigit() \
-        and len(reconciliation) < 12 else -1
-    rec = session.scalar(sa.select(Reconciliation).where(Reconciliation.id == wanted,
-                                                         Reconciliation.cycle_id == cycle.id))
+    wanted = whole_number(reconciliation, 11)
+    rec = None if wanted is None else session.scalar(
+        sa.select(Reconciliation).where(Reconciliation.id == wanted, Reconciliation.cycle_id == cycle.id))
     if rec is None:
         raise NotFound(_("No reconciliation {id} of this cycle.", id=reconciliation[:20]))
     out = io.StringIO()

@@ -13,6 +13,7 @@ from jatigi.assistance.models import Cycle, Programme
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Forbidden, NotFound
 from jatigi.core.i18n import _
+from jatigi.core.numbers import whole_number
 
 _CYCLE_REF = re.compile(r"^\s*(PRG-\d+)\s*[/#:]\s*(\d+)\s*$", re.IGNORECASE | re.ASCII)
 
@@ -28,8 +29,8 @@ def get_programme(session: Session, actor: Actor, ref: str | int) -> Programme:
     """A programme by code (PRG-0001) or id, if the actor may see it; else NotFound."""
     actor.require(Permission.ASSISTANCE_PROGRAMME_READ)
     text = str(ref).strip().upper()
-    condition = Programme.id == int(text) if text.isascii() and text.isdigit() and len(text) < 10 \
-        else Programme.code == text
+    programme_id = whole_number(text, 9)
+    condition = Programme.code == text if programme_id is None else Programme.id == programme_id
     programme = session.scalar(sa.select(Programme).where(condition, *visible_programmes(actor)))
     if programme is None:
         raise NotFound(_("No programme {ref} that you may see.", ref=str(ref).strip()))
@@ -44,8 +45,8 @@ def get_cycle(session: Session, actor: Actor, ref: str | int) -> tuple[Cycle, Pr
     query = sa.select(Cycle, Programme).join(Programme, Programme.id == Cycle.programme_id)
     if match := _CYCLE_REF.match(text):
         query = query.where(Programme.code == match.group(1).upper(), Cycle.number == int(match.group(2)))
-    elif text.isascii() and text.isdigit() and len(text) < 10:
-        query = query.where(Cycle.id == int(text))
+    elif (cycle_id := whole_number(text, 9)) is not None:
+        query = query.where(Cycle.id == cycle_id)
     else:
         raise NotFound(_("No cycle {ref} that you may see: give its number (as shown by the programme) or "
                          "PRG-0001/2.", ref=text))

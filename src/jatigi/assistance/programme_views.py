@@ -25,12 +25,14 @@ from jatigi.assistance.policies import get_programme, require_change
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Conflict, NotFound, ValidationFailed
 from jatigi.core.i18n import N_, _, money
+from jatigi.core.numbers import whole_number
 from jatigi.places import service as places_service
 from jatigi.registry.views import Csrf, FormProblems, Posted, when
 from jatigi.targeting import run_page as rp
 from jatigi.targeting import runs as runs_
 from jatigi.targeting import simulate as sim_
 from jatigi.web.deps import SessionDep
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = ap.router  # one router for every assistance page (see views.py)
@@ -179,11 +181,9 @@ def edit(code: str, request: Request, session: SessionDep, actor: ap.Writer, _cs
     programme = _editable(session, actor, code)
     values = _posted_values(form) | {"version": str(form.get("version") or "")}
     fields, more = _fields(values)
-    version = values["version"]
     try:
         programmes.update_programme(session=session, actor=actor, ref=programme.code, changes=fields,
-                                    expected_version=int(version) if version.isascii() and version.isdigit() and len(version) < 10
-                                    else None)
+                                    expected_version=whole_number(values["version"], 9))
     except programmes.ProgrammeInvalid as exc:
         session.rollback()
         return _form(request, session, values, programme=get_programme(session, actor, code),
@@ -206,9 +206,10 @@ def run_choice(session: Session, actor: Actor, run_ref: str, problems: FormProbl
     ref = run_ref.strip()
     if ref:
         try:
-            if not (ref.isascii() and ref.isdigit() and len(ref) < 12):
+            run_id = whole_number(ref, 11)
+            if run_id is None:
                 raise NotFound(_("No scoring run {id} that you may see.", id=ref[:20]))
-            run, loaded = runs_.get_run(session, actor, int(ref))
+            run, loaded = runs_.get_run(session, actor, run_id)
         except NotFound as exc:
             problems.add("run", _("Scoring run"), exc.message)
         else:
@@ -224,7 +225,7 @@ def programme_page(request: Request, session: Session, actor: Actor, code: str, 
     figures = programmes.read_programme(session=session, actor=actor, ref=code)
     programme = figures.programme
     values = values or {}
-    number_ = ap.page_number(page)
+    number_ = page_number(page)
     total, households = 0, list[enrolment.EnrolledHousehold]()
     if actor.can(Permission.REGISTRY_HOUSEHOLD_READ):
         total, households = enrolment.enrolled_households(session=session, actor=actor, ref=programme.code,

@@ -27,6 +27,7 @@ from jatigi.registry import vocab
 from jatigi.registry.views import shown_phone, when
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import check_csrf, page_require
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -73,11 +74,6 @@ def _query_url(view: str, filters: service.Filters, page: int = 1) -> str:
     return "/dedup" + ("?" + urlencode(kept) if kept else "")
 
 
-def _page_number(text: str) -> int:
-    text = text.strip()
-    return max(1, int(text)) if text.isascii() and text.isdigit() and len(text) < 7 else 1
-
-
 @router.get("/dedup", response_class=HTMLResponse)
 def queue_page(request: Request, session: SessionDep, actor: Reviewer, view: str = "people",
                status: str = "pending", kind: str = "", band: str = "", org: str = "",
@@ -86,7 +82,7 @@ def queue_page(request: Request, session: SessionDep, actor: Reviewer, view: str
     filters = service.Filters(status=None if status == "all" else status.strip()[:12] or None,
                               kind=kind.strip()[:12] or None, band=band.strip()[:12] or None,
                               org=org.strip()[:40] or None)
-    page_no = _page_number(page)
+    page_no = page_number(page.strip())
     errors: dict[str, str] = {}
     for name, value, accepted in (("status", filters.status, STATUSES), ("kind", filters.kind, KINDS),
                                   ("band", filters.band, (PROBABLE, POSSIBLE))):

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import JatigiError
 from jatigi.core.i18n import _
+from jatigi.core.numbers import whole_number
 from jatigi.places.cod import ImportResult, import_cod_file
 from jatigi.places.models import AdminUnit
 from jatigi.web.app import MAX_UPLOAD_BYTES
@@ -100,9 +101,9 @@ def _checked(values: dict[str, str], upload: UploadFile | None) -> tuple[int | N
     """The level asked for, or what is wrong with the form before the file is read."""
     level: int | None = None
     if values["level"]:
-        if not (values["level"].isascii() and values["level"].isdigit() and int(values["level"]) in LEVELS):
+        level = whole_number(values["level"], MAX_COLUMN)
+        if level is None or level not in LEVELS:
             return None, _("The level is a number from 0 (country) to 4.")
-        level = int(values["level"])
     if upload is None:
         return level, _("Choose the file to load.")
     if Path(upload.filename or "").suffix.lower() not in ACCEPTED_SUFFIXES:

@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Conflict, ValidationFailed
 from jatigi.core.i18n import N_, _
+from jatigi.core.numbers import whole_number
 from jatigi.places.models import AdminUnit
 from jatigi.protection import case_work, cases, consent, incidents, policies, referrals, vocab
 from jatigi.registry.views import Csrf, FormProblems, Posted, when
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import page_require
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -72,23 +74,6 @@ NOTICES = {
 }
 
 
-def _problems(found: list[tuple[str, str]]) -> FormProblems:
-    out = FormProblems()
-    for name, message in found:
-        out.add(name, cases.label(name), message)
-    return out
-
-
-def _general(message: str) -> FormProblems:
-    out = FormProblems()
-    out.add(None, _("Not done"), message)
-    return out
-
-
-def _page_number(text: str) -> int:
-    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
-
-
 # ---- the list ------------------------------------------------------------------------------------
 
 
@@ -97,8 +82,8 @@ def list_page(request: Request, session: SessionDep, actor: Worker, case_type: s
               risk_level: str = "", stage: str = "", q: str = "", page: str = "1") -> HTMLResponse:
     filters = cases.Filters(case_type=case_type[:30], state=state[:30], risk_level=risk_level[:30],
                             stage=stage[:30], q=q[:60])
-    problems = _problems(filters.problems())
-    number = _page_number(page)
+    problems = FormProblems.of(filters.problems(), cases.label)
+    number = page_number(page)
     total, rows = (0, []) if problems else cases.list_cases(session, actor, filters,
                                                             offset=(number - 1) * cases.PAGE_SIZE)
     pages = max(1, -(-total // cases.PAGE_SIZE))
@@ -135,7 +120,7 @@ def open_case(request: Request, session: SessionDep, actor: Worker, _csrf: Csrf,
     try:
         case = cases.open_case(session, actor, cases.NewCase(**values))
     except cases.CaseInvalid as exc:
-        return _intake(request, session, actor, values, _problems(exc.problems), status_code=422)
+        return _intake(request, session, actor, values, FormProblems.of(exc.problems, cases.label), status_code=422)
     return RedirectResponse(f"/protection/cases/{case.code}?done=opened", status_code=303)
 
 
@@ -190,10 +175,10 @@ def _act(request: Request, session: Session, actor: Actor, code: str, form: Any,
         action(values)
     except cases.CaseInvalid as exc:
         renamed = [((fields or {}).get(name, name), message) for name, message in exc.problems]
-        return _detail(request, session, actor, code, problems=_problems(renamed), values=values,
+        return _detail(request, session, actor, code, problems=FormProblems.of(renamed, cases.label), values=values,
                        status_code=422)
     except (Conflict, ValidationFailed) as exc:
-        return _detail(request, session, actor, code, problems=_general(exc.message), values=values,
+        return _detail(request, session, actor, code, problems=FormProblems.general(exc.message), values=values,
                        status_code=exc.status_code)
     target = policies.normal_code(code) or code
     return RedirectResponse(f"/protection/cases/{target}?done={done}{anchor}", status_code=303)
@@ -204,7 +189,7 @@ def _ticked(value: str | None) -> bool:
 
 
 def _id(text: str) -> int:
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else 0
+    return whole_number(text, 11) or 0
 
 
 @router.post("/protection/cases/{code}/stage", response_class=HTMLResponse)
@@ -334,8 +319,10 @@ def record_incident(code: str, request: Request, session: SessionDep, actor: Wor
     try:
         incidents.record_incident(session, actor, code, incidents.NewIncident(**values))
     except cases.CaseInvalid as exc:
-        return _incident_form(request, session, actor, code, values, _problems(exc.problems), status_code=422)
+        return _incident_form(request, session, actor, code, values, FormProblems.of(exc.problems, cases.label),
+                              status_code=422)
     except Conflict as exc:
-        return _incident_form(request, session, actor, code, values, _general(exc.message), status_code=409)
+        return _incident_form(request, session, actor, code, values, FormProblems.general(exc.message),
+                              status_code=409)
     target = policies.normal_code(code) or code
     return RedirectResponse(f"/protection/cases/{target}?done=incident#incidents-title", status_code=303)

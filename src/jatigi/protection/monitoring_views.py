@@ -20,6 +20,7 @@ from jatigi.assistance import pages as ap
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _
+from jatigi.core.numbers import whole_number
 from jatigi.protection import monitoring as mon
 from jatigi.protection import statistics as st
 from jatigi.protection import vocab
@@ -29,19 +30,13 @@ from jatigi.registry.problems import Problem
 from jatigi.registry.views import Csrf, FormProblems, Posted
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import page_require
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 Reader = Annotated[Actor, Depends(page_require(Permission.PROTECTION_STATISTICS_READ))]
 Writer = Annotated[Actor, Depends(page_require(Permission.PROTECTION_MONITORING_WRITE))]
-
-
-def _problems(found: list[tuple[str, str]], labels: Any = mon.label) -> FormProblems:
-    out = FormProblems()
-    for name, message in found:
-        out.add(name, labels(name), message)
-    return out
 
 
 def _choices(codes: dict[str, str]) -> list[tuple[str, str]]:
@@ -52,7 +47,7 @@ def _choices(codes: dict[str, str]) -> list[tuple[str, str]]:
 def analysis_page(request: Request, session: SessionDep, actor: Reader, start: str = "", end: str = "",
                   area: str = "", level: str = "") -> HTMLResponse:
     filters, found = st.parse_filters(session, start[:10], end[:10], area[:20], level[:10])
-    problems = _problems(found, st.label)
+    problems = FormProblems.of(found, st.label)
     values = {"start": start.strip()[:10] or filters.start.strftime("%Y-%m"),
               "end": end.strip()[:10] or filters.end.strftime("%Y-%m"), "area": area.strip().upper()[:20],
               "level": level.strip()[:10] or filters.level}
@@ -87,14 +82,14 @@ def record(request: Request, session: SessionDep, actor: Writer, _csrf: Csrf, fo
         mon.record(session, actor, mon.NewReport(**values))
     except mon.ReportInvalid as exc:
         session.rollback()
-        return _form(request, session, values, _problems(exc.problems), status_code=422)
+        return _form(request, session, values, FormProblems.of(exc.problems, mon.label), status_code=422)
     return RedirectResponse("/protection/monitoring/reports?done=recorded", status_code=303)
 
 
 def _reports(request: Request, session: Session, actor: Actor, page: str = "1", notice: str | None = None,
              problems: FormProblems | None = None, refused: list[Problem] | None = None,
              status_code: int = 200) -> HTMLResponse:
-    number = max(1, int(page)) if page.isascii() and page.isdigit() and 0 < len(page) < 7 else 1
+    number = page_number(page)
     total, rows = mon.own_reports(session, actor, offset=(number - 1) * mon.PAGE_SIZE)
     pages = max(1, -(-total // mon.PAGE_SIZE))
 
@@ -115,8 +110,8 @@ def reports_page(request: Request, session: SessionDep, actor: Writer, page: str
     notice = None
     if done == "recorded":
         notice = _("The report is recorded.")
-    elif done == "imported" and rows.isascii() and rows.isdigit() and len(rows) < 7:
-        notice = _("Reports imported: {n}.", n=int(rows))
+    elif done == "imported" and (imported := whole_number(rows, 6)) is not None:
+        notice = _("Reports imported: {n}.", n=imported)
     return _reports(request, session, actor, page, notice)
 
 

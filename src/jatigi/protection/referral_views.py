@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from jatigi.core import audit
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.i18n import N_, gettext
+from jatigi.core.numbers import whole_number
 from jatigi.protection import policies, vocab
 from jatigi.protection import referrals as ref
 from jatigi.protection import services as svc
@@ -24,6 +25,7 @@ from jatigi.protection.models import ProtectionCase
 from jatigi.registry.views import Csrf, FormProblems, Posted, when
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import page_require
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,29 +39,18 @@ NOTICES = {"sent": N_("The referral was sent."), "accepted": N_("The referral wa
            "withdrawn": N_("The referral was withdrawn.")}
 
 
-def _problems(found: list[tuple[str, str]]) -> FormProblems:
-    out = FormProblems()
-    for name, message in found:
-        out.add(name, ref.label(name), message)
-    return out
-
-
-def _page_number(page: str) -> int:
-    return max(1, int(page)) if page.isascii() and page.isdigit() and 0 < len(page) < 7 else 1
-
-
 @router.get("/protection/referrals", response_class=HTMLResponse)
 def referrals_page(request: Request, session: SessionDep, actor: Receiver, box: str = "received", state: str = "",
                    page: str = "1") -> HTMLResponse:
     box = "sent" if box == "sent" else "received"
-    number = _page_number(page)
+    number = page_number(page)
     problems = FormProblems()
     total, rows = 0, list[ref.ReferralRow]()
     try:
         lister = ref.sent_referrals if box == "sent" else ref.received_referrals
         total, rows = lister(session, actor, state=state.strip()[:12], offset=(number - 1) * ref.PAGE_SIZE)
     except ref.ReferralInvalid as exc:
-        problems = _problems(exc.problems)
+        problems = FormProblems.of(exc.problems, ref.label)
     pages = max(1, -(-total // ref.PAGE_SIZE))
     query = {k: v for k, v in {"box": box, "state": state}.items() if v}
 
@@ -108,15 +99,15 @@ def send(code: str, request: Request, session: SessionDep, actor: Writer, _csrf:
     values: dict[str, Any] = {**texts, "urgent": form.get("urgent") == "1",
                               "share_identity": form.get("share_identity") == "1"}
     service = texts["service"].strip()
-    new = ref.NewReferral(service_id=int(service) if service.isascii() and service.isdigit() and len(service) < 10
-                          else None, organisation=texts["organisation"].strip(),
+    new = ref.NewReferral(service_id=whole_number(service, 9), organisation=texts["organisation"].strip(),
                           service_type=texts["service_type"].strip(), urgent=values["urgent"], note=texts["note"],
                           share_identity=values["share_identity"],
                           override_reason=texts["override_reason"] if policies.is_supervisor(actor, case) else "")
     try:
         referral = ref.send_referral(session, actor, case, new)
     except ref.ReferralInvalid as exc:
-        return _form(request, session, actor, case, values, _problems(exc.problems), status_code=422)
+        return _form(request, session, actor, case, values, FormProblems.of(exc.problems, ref.label),
+                     status_code=422)
     return RedirectResponse(f"/protection/referrals/{referral.code}?done=sent", status_code=303)
 
 
@@ -148,11 +139,8 @@ def _answer(request: Request, session: Session, actor: Actor, code: str, form: A
         else:
             done = ref.withdraw_referral(session, actor, code, values["note"])
     except ref.ReferralInvalid as exc:
-        found = [(f"{action}-{name}", message) for name, message in exc.problems]
-        out = FormProblems()
-        for (name, message), (plain, _m) in zip(found, exc.problems, strict=True):
-            out.add(name, ref.label(plain), message)
-        return _detail(request, session, actor, code, out, values, status_code=422)
+        problems = FormProblems.of(exc.problems, ref.label, prefix=f"{action}-")
+        return _detail(request, session, actor, code, problems, values, status_code=422)
     return RedirectResponse(f"/protection/referrals/{done.code}?done={done.state}", status_code=303)
 
 

@@ -20,12 +20,14 @@ from jatigi.assistance.pages import is_upload, saved_upload
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _, number
+from jatigi.core.numbers import whole_number
 from jatigi.places.models import AdminUnit
 from jatigi.protection import services as svc
 from jatigi.protection import vocab
 from jatigi.registry.views import Csrf, FormProblems, Posted
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import page_require
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,11 +38,9 @@ FORM_FIELDS = ("name", "service_type", "organisation", "provider_name", "area_pc
                "opening_hours", "notes")
 
 
-def _problems(found: list[tuple[str, str]]) -> FormProblems:
-    out = FormProblems()
-    for name, message in found:
-        out.add(name, svc.label(name) if name != "area" else _("Area"), message)
-    return out
+def _label(name: str) -> str:
+    """A field's label, and the list's filter `area` (a service has an `area_pcode`)."""
+    return svc.label(name) if name != "area" else _("Area")
 
 
 def units(session: Session) -> list[tuple[str, str, int]]:
@@ -53,8 +53,7 @@ def units(session: Session) -> list[tuple[str, str, int]]:
 def _notice(query: Any) -> str | None:
     done = query.get("done", "")
     if done == "imported":
-        counts = {k: int(v) if v.isascii() and v.isdigit() and len(v) < 7 else 0
-                  for k in ("added", "updated") for v in [query.get(k, "0")]}
+        counts = {k: whole_number(query.get(k, "0"), 6) or 0 for k in ("added", "updated")}
         return _("{added} services added, {updated} updated.", added=number(counts["added"]),
                  updated=number(counts["updated"]))
     notices = {"added": _("The service was added to the directory."), "saved": _("The service was saved."),
@@ -68,8 +67,8 @@ def directory(request: Request, session: SessionDep, actor: Reader, area: str = 
               inactive: str = "", page: str = "1") -> HTMLResponse:
     filters = svc.Filters(area=area.strip().upper()[:40], service_type=service_type.strip()[:24],
                           inactive=inactive == "1")
-    problems = _problems(filters.problems(session))
-    number_ = max(1, int(page)) if page.isascii() and page.isdigit() and 0 < len(page) < 7 else 1
+    problems = FormProblems.of(filters.problems(session), _label)
+    number_ = page_number(page)
     total, rows = (0, []) if problems else svc.list_services(session=session, actor=actor, filters=filters,
                                                              offset=(number_ - 1) * svc.PAGE_SIZE)
     pages = max(1, -(-total // svc.PAGE_SIZE))
@@ -81,7 +80,8 @@ def directory(request: Request, session: SessionDep, actor: Reader, area: str = 
     return render(request, "protection/service_list.html", status_code=422 if problems else 200, rows=rows,
                   may_change=svc.may_change,
                   total=total, filters=filters, errors=problems.by_field, problems=problems.summary,
-                  units=units(session), service_types=vocab.SERVICE_TYPES, page=number_, pages=pages,
+                  areas=[(pcode, "· " * level + f"{name} ({pcode})") for pcode, name, level in units(session)],
+                  service_types=vocab.SERVICE_TYPES, page=number_, pages=pages,
                   previous_url=page_url(number_ - 1), next_url=page_url(number_ + 1),
                   csv_url="/protection/services/export.csv" + (f"?{urlencode(query)}" if query else ""),
                   notice=_notice(request.query_params))
@@ -124,7 +124,8 @@ def add(request: Request, session: SessionDep, actor: Writer, _csrf: Csrf, form:
     try:
         svc.add_service(session=session, actor=actor, data=svc.ServiceIn.of(values))
     except svc.ServiceInvalid as exc:
-        return _form(request, session, values, problems=_problems(exc.problems), status_code=422)
+        return _form(request, session, values, problems=FormProblems.of(exc.problems, _label),
+                     status_code=422)
     return RedirectResponse("/protection/services?" + urlencode({"done": "added", "inactive": "1"}), status_code=303)
 
 
@@ -172,8 +173,8 @@ def edit(service_id: str, request: Request, session: SessionDep, actor: Writer, 
         svc.edit_service(session=session, actor=actor, service_id=s.id,
                          data=svc.ServiceIn.of({**values, "active": s.active}))
     except svc.ServiceInvalid as exc:
-        return _form(request, session, values, service_id=s.id, active=s.active, problems=_problems(exc.problems),
-                     status_code=422)
+        return _form(request, session, values, service_id=s.id, active=s.active,
+                     problems=FormProblems.of(exc.problems, _label), status_code=422)
     return RedirectResponse("/protection/services?" + urlencode({"done": "saved", "inactive": "1"}), status_code=303)
 
 

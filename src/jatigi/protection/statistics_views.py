@@ -43,13 +43,6 @@ def area_choices(session: Session) -> list[tuple[str, str]]:
     return out
 
 
-def _problems(found: list[tuple[str, str]]) -> FormProblems:
-    out = FormProblems()
-    for name, message in found:
-        out.add(name, st.label(name), message)
-    return out
-
-
 def _query(filters: st.Filters) -> dict[str, str]:
     return {"year": str(filters.start.year), "level": filters.level}
 
@@ -58,7 +51,7 @@ def _query(filters: st.Filters) -> dict[str, str]:
 def statistics_page(request: Request, session: SessionDep, actor: Reader, year: str = "",
                     level: str = "") -> HTMLResponse:
     filters, found = st.parse_year(year[:10], level[:10])
-    problems = _problems(found)
+    problems = FormProblems.of(found, st.label)
     values = {"year": year.strip()[:10] or str(filters.start.year), "level": level.strip()[:10] or filters.level}
     stats = None if problems else st.compute(session, actor, filters)
     csv_url = "/protection/statistics.csv?" + urlencode(_query(filters))

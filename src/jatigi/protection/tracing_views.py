@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Conflict, Forbidden, ValidationFailed
 from jatigi.core.i18n import N_, _
+from jatigi.core.numbers import whole_number
 from jatigi.places.service import names_of
 from jatigi.protection import tracing, vocab
 from jatigi.registry.views import Csrf, FormProblems, Posted, when
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import page_require
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -46,32 +48,15 @@ NOTICES = {
 }
 
 
-def _problems(found: list[tuple[str, str]]) -> FormProblems:
-    out = FormProblems()
-    for name, message in found:
-        out.add(name, tracing.label(name), message)
-    return out
-
-
-def _general(message: str) -> FormProblems:
-    out = FormProblems()
-    out.add(None, _("Not done"), message)
-    return out
-
-
-def _page_number(text: str) -> int:
-    return int(text) if text.isascii() and text.isdigit() and 0 < len(text) < 7 and int(text) > 0 else 1
-
-
 @router.get("/protection/tracing", response_class=HTMLResponse)
 def list_page(request: Request, session: SessionDep, actor: Tracer, state: str = "", page: str = "1") -> HTMLResponse:
-    number = _page_number(page)
+    number = page_number(page)
     problems = FormProblems()
     state = state.strip()[:20]
     try:
         total, rows = tracing.list_requests(session, actor, state=state, offset=(number - 1) * tracing.PAGE_SIZE)
     except tracing.TracingInvalid as exc:
-        problems, total, rows = _problems(exc.problems), 0, []
+        problems, total, rows = FormProblems.of(exc.problems, tracing.label), 0, []
     pages = max(1, -(-total // tracing.PAGE_SIZE))
 
     def page_url(n: int) -> str | None:
@@ -108,9 +93,9 @@ def create(request: Request, session: SessionDep, actor: Tracer, _csrf: Csrf, fo
         with session.begin_nested():
             created = tracing.create_request(session, actor, new)
     except tracing.TracingInvalid as exc:
-        return _form(request, session, actor, values, _problems(exc.problems), status_code=422)
+        return _form(request, session, actor, values, FormProblems.of(exc.problems, tracing.label), status_code=422)
     except ValidationFailed as exc:  # the search itself (too many people with such names)
-        return _form(request, session, actor, values, _general(exc.message), status_code=422)
+        return _form(request, session, actor, values, FormProblems.general(exc.message), status_code=422)
     return RedirectResponse(f"/protection/tracing/{created.code}?done=created", status_code=303)
 
 
@@ -145,28 +130,29 @@ def search(code: str, request: Request, session: SessionDep, actor: Tracer, _csr
     text = str(form.get("threshold") or "").strip()
     threshold = _threshold(text) if text else tracing.DEFAULT_THRESHOLD
     if threshold is None:
-        return _detail(request, session, actor, code, _problems([("threshold", _("Give a probability between 0 "
-                                                                                "and 1, e.g. 0.5."))]),
+        problem = ("threshold", _("Give a probability between 0 and 1, e.g. 0.5."))
+        return _detail(request, session, actor, code, FormProblems.of([problem], tracing.label),
                        {"threshold": text[:10]}, status_code=422)
     try:
         with session.begin_nested():
             done = tracing.match_request(session, actor, code, threshold=threshold)
     except tracing.TracingInvalid as exc:
-        return _detail(request, session, actor, code, _problems(exc.problems), {"threshold": text[:10]}, 422)
+        return _detail(request, session, actor, code, FormProblems.of(exc.problems, tracing.label),
+                       {"threshold": text[:10]}, 422)
     except (Conflict, Forbidden, ValidationFailed) as exc:
-        return _detail(request, session, actor, code, _general(exc.message), {"threshold": text[:10]},
+        return _detail(request, session, actor, code, FormProblems.general(exc.message), {"threshold": text[:10]},
                        exc.status_code)
     return RedirectResponse(f"/protection/tracing/{done.request.code}?done=searched#matches-title", status_code=303)
 
 
 def _decide(request: Request, session: Session, actor: Actor, code: str, form: Any, decision: str) -> Response:
     text = str(form.get("match") or "")
-    match_id = int(text) if text.isascii() and text.isdigit() and len(text) < 19 else 0
+    match_id = whole_number(text, 18) or 0
     try:
         with session.begin_nested():
             tracing.decide_match(session, actor, code, match_id, decision)
     except (Conflict, Forbidden, ValidationFailed) as exc:
-        return _detail(request, session, actor, code, _general(exc.message), status_code=exc.status_code)
+        return _detail(request, session, actor, code, FormProblems.general(exc.message), status_code=exc.status_code)
     return RedirectResponse(f"/protection/tracing/{code.strip().upper()}?done={decision}#matches-title",
                             status_code=303)
 
@@ -188,7 +174,7 @@ def close(code: str, request: Request, session: SessionDep, actor: Tracer, _csrf
         with session.begin_nested():
             done = tracing.close_request(session, actor, code, values["outcome"], values["note"])
     except tracing.TracingInvalid as exc:
-        return _detail(request, session, actor, code, _problems(exc.problems), values, 422)
+        return _detail(request, session, actor, code, FormProblems.of(exc.problems, tracing.label), values, 422)
     except (Conflict, Forbidden) as exc:
-        return _detail(request, session, actor, code, _general(exc.message), values, exc.status_code)
+        return _detail(request, session, actor, code, FormProblems.general(exc.message), values, exc.status_code)
     return RedirectResponse(f"/protection/tracing/{done.code}?done={done.state}", status_code=303)

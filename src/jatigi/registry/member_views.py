@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from jatigi.core.errors import NotFound
 from jatigi.core.i18n import N_, _, day
+from jatigi.core.numbers import whole_number
 from jatigi.registry import form_spec, members, service, vocab
 from jatigi.registry.models import Consent, Movement, Person
 from jatigi.registry.views import (
@@ -70,8 +71,7 @@ WITHDRAW_EFFECTS = {
 
 
 def _number(text: str) -> int | None:
-    text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
+    return whole_number(text.strip(), 9)
 
 
 def _version(form: FormData) -> int:

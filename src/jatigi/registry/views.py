@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -26,6 +26,7 @@ from jatigi.core.audit import AuditEvent
 from jatigi.core.authz import Actor, Permission
 from jatigi.core.errors import Forbidden, ValidationFailed
 from jatigi.core.i18n import N_, _, day, money, number
+from jatigi.core.numbers import whole_number
 from jatigi.dedup.service import duplicates_of_household
 from jatigi.places import service as places_service
 from jatigi.places.service import known_pcodes
@@ -39,6 +40,7 @@ from jatigi.targeting.assessment_page import assessments_for_page
 from jatigi.targeting.vulnerability_page import vulnerability_for_page
 from jatigi.web.deps import SessionDep
 from jatigi.web.pages import check_csrf, page_require
+from jatigi.web.paging import page_number
 from jatigi.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -85,10 +87,7 @@ class Search:
 
 def _positive(text: str) -> int:
     """A count or page number from a query or form: 1 when absent or not a number."""
-    text = text.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 7:
-        return 1
-    return max(1, int(text))
+    return page_number(text.strip(), max_digits=7)
 
 
 def _find(session: Session, actor: Actor, s: Search, offset: int) -> tuple[service.SearchResult, str | None]:
@@ -441,6 +440,22 @@ class FormProblems:
     def __bool__(self) -> bool:
         return bool(self.summary)
 
+    @classmethod
+    def of(cls, found: Iterable[tuple[str, str]], label: Callable[[str], str], prefix: str = "") -> FormProblems:
+        """The (field, message) pairs of a check (a `FieldsInvalid`'s `problems`, a list's filters), each
+        field named by `label`; `prefix` is put before the field's name where the form names it so."""
+        out = cls()
+        for name, message in found:
+            out.add(prefix + name, label(name), message)
+        return out
+
+    @classmethod
+    def general(cls, message: str) -> FormProblems:
+        """A problem of no one field: the action was not done."""
+        out = cls()
+        out.add(None, _("Not done"), message)
+        return out
+
 
 def _member_label(column: str) -> tuple[str, str] | None:
     match = re.fullmatch(r"m-(\d+)-(\w+)", column)
@@ -509,9 +524,10 @@ def create(request: Request, session: SessionDep, actor: WriteActor, _csrf: Csrf
             members.append(_empty(form_spec.MEMBERS.fields))
         return _create_page(request, main, members)
     removed = str(form.get("remove_member") or "")
-    if removed.isascii() and removed.isdigit() and len(removed) < 4:
-        if len(members) > 1 and int(removed) < len(members):
-            members.pop(int(removed))
+    removed_at = whole_number(removed, 3)
+    if removed_at is not None:
+        if len(members) > 1 and removed_at < len(members):
+            members.pop(removed_at)
         return _create_page(request, main, members)
 
     # Blocks left empty (an "add a member" pressed once too often) are not members.
@@ -633,7 +649,7 @@ def edit(code: str, request: Request, session: SessionDep, actor: WriteActor, _c
     hidden = d.phone is None and hh.phone_sealed is not None
     current = _current_values(hh, d.phone)
     version_text = str(form.get("version") or "").strip()
-    version = int(version_text) if version_text.isascii() and version_text.isdigit() and len(version_text) < 10 else 0
+    version = whole_number(version_text, 9) or 0
     shown = {**current, **{k: v for k, v in _read(form, EDIT_FIELDS).items()
                            if k in form or (k == "priority_needs" and form.get("priority_needs__shown"))}}
     changes = _changes(form, current, hidden)
