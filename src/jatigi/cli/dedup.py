@@ -244,18 +244,27 @@ def explain_command(
 
 def _print_explanation(ex: Explanation, people: PeopleList) -> None:
     headers = (_("Field"), ex.id_a, ex.id_b, _("Agreement"), _("Weight"))
-    rows = [(field_label(r.field), r.value_a or "—", r.value_b or "—", _(r.level) if r.level else "",
+    rows = [(field_label(r.field), _cell(r.value_a), _cell(r.value_b), _(r.level) if r.level else "",
              f"{r.weight:+.2f}") for r in ex.rows]
     rows.append((_("Total"), "", "", _("match probability {p}", p=f"{ex.match_probability:.4f}"),
                  f"{ex.match_weight:+.2f}"))
     widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
     for row in (headers, *rows):
         console.print("  ".join(str(v).rjust(w) if i == 4 else str(v).ljust(w)
-                                for i, (v, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+                                for i, (v, w) in enumerate(zip(row, widths, strict=True))).rstrip(),
+                      soft_wrap=True)
     raw_a, raw_b = people.raw.get(ex.id_a, {}), people.raw.get(ex.id_b, {})
     console.print(_("As written in the file:"))
     for name in raw_a:
         console.print(f"  {name}: {_raw(raw_a.get(name))} | {_raw(raw_b.get(name))}")
+
+
+def _cell(value: str, width: int = 40) -> str:
+    """A compared value in the explanation's table: long ones (a household's members) cut short, so that
+    each field stays on one line; the file's own values follow in full."""
+    if not value:
+        return "—"
+    return value if len(value) <= width else value[:width - 1] + "…"
 
 
 def _raw(value: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from splink import block_on
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
@@ -29,6 +30,15 @@ TIGHTEN_WITH = ("place", "birth_year", "sex")
 
 class NamesAloneError(ValueError):
     pass
+
+
+class Rule(Protocol):
+    """Anything Splink can block on: a `BlockingRule`, or the household expansion's rule."""
+
+    @property
+    def name(self) -> str: ...
+
+    def creator(self) -> BlockingRuleCreator: ...
 
 
 @dataclass(frozen=True)

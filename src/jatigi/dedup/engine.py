@@ -14,6 +14,7 @@ with the comparison columns.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from splink.internals.splink_dataframe import SplinkDataFrame
 
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import N_, _
-from jatigi.dedup import household_pass, settings
+from jatigi.dedup import household_expansion, household_pass, settings
 from jatigi.dedup.backends import Backend, EngineOptions, open_backend
 from jatigi.dedup.blocking import DEFAULT_RULES, BlockingRule, BlockStats, Caps, RulePlan, count_sql, plan, rules_in_use
 from jatigi.dedup.model import Model
@@ -119,7 +120,7 @@ class Prediction:
         self.plans = plans
         self.frame = frame
         if households:
-            passed = household_pass.apply(frame.as_pyarrow_table(), threshold)
+            passed = household_pass.apply(frame.as_pyarrow_table(), threshold, linkage.registrations)
             self.frame = linkage.backend.register(passed, "pairs")
 
     def pairs(self, *, weights: bool = False) -> pa.Table:
@@ -182,6 +183,11 @@ class Linkage:
     @property
     def dialect(self) -> str:
         return self.backend.dialect
+
+    @functools.cached_property
+    def registrations(self) -> pa.Table:
+        """How many records of the list each registration (`household`) holds."""
+        return household_pass.sizes(self.people.column("household"))
 
     # --- training ------------------------------------------------------------------------------
 
@@ -295,7 +301,31 @@ class Linkage:
             floor = household_pass.floor(threshold) if households else threshold
         linker = Linker(self.input, spec, log_level=SPLINK_LOG_LEVEL)
         frame = linker.inference.predict(threshold_match_probability=min(floor, threshold))
+        if households:
+            frame = self._expand_households(model, frame, threshold=threshold, floor=min(floor, threshold),
+                                            weights=weights)
         return Prediction(self, linker, frame, threshold, plans, households=households)
+
+    def _expand_households(self, model: Model, frame: SplinkDataFrame, *, threshold: float, floor: float,
+                           weights: bool) -> SplinkDataFrame:
+        """Score every pair of records between registrations joined by a pair at or above the threshold
+        (see `household_expansion`) and add those blocking did not offer to the scored pairs: the
+        household pass then sees every pair that could support another."""
+        scored = frame.as_pyarrow_table()
+        strong = scored.filter(pc.greater_equal(scored.column("match_probability"), threshold))
+        groups = household_expansion.groups(strong, self.people)
+        if groups.null_count == len(groups):
+            return frame
+        grouped = self.backend.register(self.people.append_column(household_expansion.GROUP, groups), "grouped")
+        spec = model.settings_for(self.dialect, [household_expansion.SameGroupRule()], retain=weights)
+        if not weights:
+            spec["additional_columns_to_retain"] = ["household"]
+        linker = Linker(grouped, spec, log_level=SPLINK_LOG_LEVEL)
+        extra = linker.inference.predict(threshold_match_probability=floor).as_pyarrow_table()
+        added = household_expansion.new_pairs(extra, scored)
+        if not added.num_rows:
+            return frame
+        return self.backend.register(pa.concat_tables([scored, added]), "scored")
 
     # --- explaining ----------------------------------------------------------------------------
 
@@ -335,14 +365,15 @@ class Linkage:
         members = [self.people.filter(pc.fill_null(pc.equal(households, h), False)) for h in mine]
         cross = linker.inference.score_pairs(self.backend.register(members[0], "pair"),
                                              self.backend.register(members[1], "pair")).as_pyarrow_table()
-        table = household_pass.lifted(cross, threshold)
+        table = household_pass.lifted(cross, threshold, household_pass.sizes(pa.concat_arrays(
+            [m.column("household").combine_chunks() for m in members])))
         pair = {explanation.id_a, explanation.id_b}
         rows = table.to_pylist()
         at = next(i for i, r in enumerate(rows) if {r["unique_id_l"], r["unique_id_r"]} == pair)
         bonus, others = float(rows[at][household_pass.COLUMN]), int(rows[at][household_pass.SUPPORT])
         weight = explanation.match_weight + bonus
         probability = household_pass.weight_to_probability(weight) if bonus else explanation.match_probability
-        label = PASS_LABELS[min(others, household_pass.MAX_SUPPORT)]
+        label = PASS_LABELS[min(others, household_pass.MAX_SUPPORT)] if bonus >= 0 else PASS_ALONE
         if probability >= threshold:
             strong = table.append_column("_row", pa.array(range(len(rows))))
             strong = strong.filter(pc.greater_equal(strong.column("match_probability"), threshold))
@@ -372,6 +403,7 @@ PASS_LABELS = (
     N_("2 other pairs between the two registrations"),
     N_("3 other pairs or more between the two registrations"),
 )
+PASS_ALONE = N_("no other pair between the two registrations, though both list other members")
 PASS_LEFT_OUT = N_("left out: one of the two records pairs better with another member of the other registration")
 
 # Which prepared columns show the values a comparison looked at.

@@ -10,6 +10,7 @@ copies the trained values in, after checking that every level's label is where t
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ import splink
 from jatigi.core.errors import ValidationFailed
 from jatigi.core.i18n import _
 from jatigi.dedup import settings
-from jatigi.dedup.blocking import BlockingRule
+from jatigi.dedup.blocking import Rule
 
 FORMAT = "jatigi-linkage-model"
 FORMAT_VERSION = 1
@@ -72,7 +73,7 @@ class Model:
                    comparisons=comparisons, training=training, trained_on=engine,
                    trained_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
-    def settings_for(self, dialect: str, blocking_rules: list[BlockingRule] | tuple[BlockingRule, ...] = (),
+    def settings_for(self, dialect: str, blocking_rules: Sequence[Rule] = (),
                      *, retain: bool = True) -> dict[str, Any]:
         """Splink settings for `dialect` with this model's trained values."""
         rendered = settings.render(self.fields, dialect, blocking_rules, self.prior)

@@ -21,7 +21,7 @@ from splink.internals.comparison_creator import ComparisonCreator
 from splink.internals.comparison_level_creator import ComparisonLevelCreator
 
 from jatigi.core.i18n import N_
-from jatigi.dedup.blocking import BlockingRule
+from jatigi.dedup.blocking import Rule
 
 SETTINGS_NAME = "jatigi-people"
 SETTINGS_VERSION = 3  # 3: co-members compared by given name and birth year
@@ -250,7 +250,7 @@ def comparison(field: str, fields: Iterable[str] = ()) -> ComparisonCreator:
     raise ValueError(f"unknown field {field!r}")
 
 
-def creator(fields: Iterable[str], blocking_rules: Sequence[BlockingRule] = (),
+def creator(fields: Iterable[str], blocking_rules: Sequence[Rule] = (),
             prior: float = 0.0001) -> SettingsCreator:
     """The settings for the given fields (in `FIELDS` order) and blocking rules."""
     wanted = set(fields)
@@ -266,7 +266,7 @@ def creator(fields: Iterable[str], blocking_rules: Sequence[BlockingRule] = (),
     )
 
 
-def render(fields: Iterable[str], dialect: str, blocking_rules: Sequence[BlockingRule] = (),
+def render(fields: Iterable[str], dialect: str, blocking_rules: Sequence[Rule] = (),
            prior: float = 0.0001) -> dict[str, Any]:
     """The settings as a Splink dictionary with SQL for `dialect` ("duckdb" or "spark")."""
     return creator(fields, blocking_rules, prior).get_settings(dialect).as_dict()

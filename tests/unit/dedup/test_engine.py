@@ -226,6 +226,35 @@ def test_a_pair_lifted_by_its_household_is_explained_with_the_same_weight(traine
     assert explained.match_probability == pytest.approx(row["match_probability"], abs=1e-9)
 
 
+def test_members_of_two_registrations_found_to_be_one_household_are_all_compared(
+        generated: tuple[list[LinkageRecord], pa.Table], trained: tuple[Linkage, Model]) -> None:
+    # Blocking on phones alone offers only members who gave the same phone; once two registrations
+    # pair, every member of one is compared with every member of the other (household expansion).
+    records, _ = generated
+    linkage, model = trained
+    phone = {r.record_id: r.phone for r in records}
+
+    found = _pairs(linkage.predict(model, threshold=0.9, rules=[BlockingRule(("phone",))]).pairs())
+
+    beyond_blocking = [(a, b) for a, b in set(found) & true_pairs(records) if not phone[a] or phone[a] != phone[b]]
+    assert len(beyond_blocking) > 20
+
+
+def test_a_pair_whose_households_do_not_pair_is_explained_with_the_penalty(trained: tuple[Linkage, Model]) -> None:
+    linkage, model = trained
+    table = linkage.predict(model, threshold=0.5, weights=True).pairs(weights=True)
+    penalised = [r for r in table.to_pylist() if r["mw_household_pass"] < 0]
+    assert penalised, "some pairs join two registrations whose other members do not pair"
+    row = penalised[0]
+
+    explained = linkage.explain(model, row["id_a"], row["id_b"], threshold=0.5)
+
+    passed = explained.rows[-1]
+    assert passed.weight == pytest.approx(row["mw_household_pass"]) == -4.0
+    assert passed.level == "no other pair between the two registrations, though both list other members"
+    assert explained.match_probability == pytest.approx(row["match_probability"], abs=1e-9)
+
+
 def test_co_members_with_the_same_names_and_ages_are_strong_evidence(trained: tuple[Linkage, Model]) -> None:
     household = {lv.label: lv for lv in trained[1].comparisons[-1].levels}
     names_and_years = household["all the other members' names and birth years in common (2 or more)"]

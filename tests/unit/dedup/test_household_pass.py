@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from jatigi.dedup import household_pass
-from jatigi.dedup.household_pass import BONUS_BITS, MAX_BONUS
+from jatigi.dedup.household_pass import BONUS_BITS, MAX_BONUS, PENALTY_BITS
 
 
 def _scored(rows: list[tuple[str, str, str | None, str | None, float]]) -> pa.Table:
@@ -20,6 +20,13 @@ def _scored(rows: list[tuple[str, str, str | None, str | None, float]]) -> pa.Ta
         "match_weight": [r[4] for r in rows],
         "match_probability": [1 / (1 + 2 ** -r[4]) for r in rows],
     })
+
+
+def _members(scored: pa.Table, **sizes: int) -> pa.Table:
+    """Registration sizes: each registration of `scored` holds 4 records unless told otherwise."""
+    named = {h for side in ("household_l", "household_r") for h in scored.column(side).to_pylist() if h is not None}
+    households = [h for h in sorted(named) for _ in range(sizes.get(h, 4))]
+    return household_pass.sizes(pa.array(households, pa.string()))
 
 
 def _found(table: pa.Table) -> dict[tuple[str, str], float]:
@@ -34,7 +41,7 @@ def test_a_household_registered_again_lifts_a_badly_written_copy() -> None:
                       ("a4", "b4", "H1", "H2", -2.0),
                       ("c1", "d1", "H3", "H4", -2.0)])  # the same weight with nothing around it
 
-    found = _found(household_pass.apply(scored, 0.9))
+    found = _found(household_pass.apply(scored, 0.9, _members(scored)))
 
     assert found[("a4", "b4")] == pytest.approx(1 / (1 + 2 ** -(-2.0 + 3 * BONUS_BITS)))
     assert ("c1", "d1") not in found
@@ -46,7 +53,8 @@ def test_a_household_registered_again_lifts_a_badly_written_copy() -> None:
 def test_support_is_counted_once_per_other_pair_and_capped() -> None:
     rows = [(f"a{i}", f"b{i}", "H1", "H2", 9.0) for i in range(6)] + [("a9", "b9", "H1", "H2", -20.0)]
 
-    lifted = household_pass.lifted(_scored(rows), 0.9).to_pylist()
+    scored = _scored(rows)
+    lifted = household_pass.lifted(scored, 0.9, _members(scored, H1=10, H2=10)).to_pylist()
 
     assert [r[household_pass.SUPPORT] for r in lifted] == [5, 5, 5, 5, 5, 5, 6]
     assert all(r[household_pass.COLUMN] == MAX_BONUS for r in lifted)
@@ -58,7 +66,7 @@ def test_a_brother_loses_to_the_real_copy() -> None:
     # a1-b2 shares the household's evidence and scores high too, but a1 pairs better with b1.
     scored = _scored([("a1", "b1", "H1", "H2", 12.0), ("a1", "b2", "H1", "H2", 5.0), ("a2", "b2", "H1", "H2", 7.0)])
 
-    found = _found(household_pass.apply(scored, 0.9))
+    found = _found(household_pass.apply(scored, 0.9, _members(scored)))
 
     assert set(found) == {("a1", "b1"), ("a2", "b2")}
 
@@ -66,9 +74,41 @@ def test_a_brother_loses_to_the_real_copy() -> None:
 def test_pairs_without_registrations_are_left_as_scored() -> None:
     scored = _scored([("a", "b", None, None, 5.0), ("a", "c", None, "H1", 4.0), ("a", "d", None, None, 1.0)])
 
-    found = _found(household_pass.apply(scored, 0.9))
+    found = _found(household_pass.apply(scored, 0.9, _members(scored)))
 
     assert found == {("a", "b"): pytest.approx(1 / (1 + 2 ** -5.0)), ("a", "c"): pytest.approx(1 / (1 + 2 ** -4.0))}
+
+
+def test_a_namesake_whose_household_does_not_pair_loses_the_penalty() -> None:
+    # Fatoumata Diarra of H1 and of H2: same names, a birth year written vaguely, weight 5 (0.97).
+    # Both registrations list other people, and none of them pair: a namesake, not a copy.
+    scored = _scored([("a1", "b1", "H1", "H2", 5.0), ("a2", "b3", "H1", "H2", -6.0)])
+
+    lifted = {(r["unique_id_l"], r["unique_id_r"]): r for r in
+              household_pass.lifted(scored, 0.9, _members(scored)).to_pylist()}
+    found = _found(household_pass.apply(scored, 0.9, _members(scored)))
+
+    assert lifted[("a1", "b1")][household_pass.COLUMN] == -PENALTY_BITS
+    assert lifted[("a1", "b1")]["match_probability"] == pytest.approx(1 / (1 + 2 ** -(5.0 - PENALTY_BITS)))
+    assert found == {}
+
+
+def test_a_person_registered_alone_is_not_penalised() -> None:
+    # A wife registered on her own by another agency (H2 holds only her), or a grown son: no other
+    # member could pair, so nothing is taken away.
+    scored = _scored([("a1", "b1", "H1", "H2", 5.0)])
+
+    found = _found(household_pass.apply(scored, 0.9, _members(scored, H2=1)))
+
+    assert found == {("a1", "b1"): pytest.approx(1 / (1 + 2 ** -5.0))}
+
+
+def test_one_supporting_pair_is_enough_to_escape_the_penalty() -> None:
+    scored = _scored([("a1", "b1", "H1", "H2", 5.0), ("a2", "b2", "H1", "H2", 6.0)])
+
+    found = _found(household_pass.apply(scored, 0.9, _members(scored)))
+
+    assert found[("a1", "b1")] == pytest.approx(1 / (1 + 2 ** -(5.0 + BONUS_BITS)))
 
 
 def test_pairs_are_scored_from_as_low_as_the_pass_can_lift() -> None:
