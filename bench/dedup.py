@@ -7,7 +7,8 @@ total resident set of the command and the processes it starts (sampled from /pro
 with Spark, the Java process counts too).
 
     python bench/dedup.py [--sizes 10000,100000] [--rates 0.1,0.3] [--engines duckdb]
-                          [--threshold 0.9] [--sweep 0.8,0.95] [--spark-sizes 10000,100000] [--record]
+                          [--threshold 0.9] [--sweep 0.8,0.95] [--spark-sizes 10000,100000] [--memory 8GB]
+                          [--record]
 """
 
 from __future__ import annotations
@@ -99,22 +100,10 @@ def run_measured(command: list[str]) -> tuple[float, int, subprocess.CompletedPr
 
 def _pairs_in_clusters(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Every pair inside the connected components of `pairs` (what clustering at a threshold does)."""
-    parent: dict[str, str] = {}
+    from jatigi.dedup.components import Components
 
-    def root(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        parent[root(a)] = root(b)
-    groups: dict[str, list[str]] = {}
-    for x in parent:
-        groups.setdefault(root(x), []).append(x)
     out: set[tuple[str, str]] = set()
-    for ids in groups.values():
+    for ids in Components(pairs).groups():
         ids.sort()
         out.update((a, b) for i, a in enumerate(ids) for b in ids[i + 1:])
     return out
@@ -129,7 +118,7 @@ def _scores(found: set[tuple[str, str]], truth: set[tuple[str, str]]) -> tuple[f
 
 
 def measure(engine: str, records: int, rate: float, threshold: float, sweep: list[float], work: Path,
-            seed: int) -> Result:
+            seed: int, memory: str | None = None) -> Result:
     from jatigi.demo.linkage_data import REFERENCE_DAY, people_lists, true_pairs, write_csv
 
     listed = list(people_lists(records, rate, seed=seed))
@@ -142,7 +131,7 @@ def measure(engine: str, records: int, rate: float, threshold: float, sweep: lis
     def run(at: float) -> tuple[float, int, set[tuple[str, str]]]:
         command = [JATIGI, "--lang", "en", "dedup", "file", str(source), "--id-column", "record_id", "--map",
                    COLUMNS, "--out", str(pairs_file), "--clusters", str(clusters_file), "--threshold", str(at),
-                   "--engine", engine, "--ages-on", REFERENCE_DAY.isoformat()]
+                   "--engine", engine, "--ages-on", REFERENCE_DAY.isoformat(), *(["--memory", memory] if memory else [])]
         seconds, peak, done = run_measured(command)
         if done.returncode != 0:
             raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
@@ -202,6 +191,7 @@ def main() -> None:
                         help="also report the best F1 over these thresholds and --threshold (one more run of the "
                              "command for each, not timed), e.g. 0.8,0.95")
     parser.add_argument("--seed", type=int, default=2013)
+    parser.add_argument("--memory", default=None, help="passed to the command's --memory (default: the engine's own)")
     parser.add_argument("--record", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -216,7 +206,7 @@ def main() -> None:
                 if engine == "spark" and size not in spark_sizes:
                     continue
                 for rate in rates:
-                    result = measure(engine, size, rate, args.threshold, sweep, work, args.seed)
+                    result = measure(engine, size, rate, args.threshold, sweep, work, args.seed, args.memory)
                     results.append(result)
                     print(table([result], args.threshold).splitlines()[-1], flush=True)
     finally:

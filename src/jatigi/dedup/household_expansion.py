@@ -27,6 +27,8 @@ import pyarrow.compute as pc
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
+from jatigi.dedup.components import Components
+
 GROUP = "household_group"
 MAX_GROUP_RECORDS = 60
 _SEP = "\x1f"
@@ -50,30 +52,19 @@ def groups(found: pa.Table, people: pa.Table) -> pa.Array:
     """For every record of `people` (in its order), the group of its registration: registrations
     joined by a pair of `found` (`household_l`, `household_r`) share a group, directly or through
     others; null when the registration is joined to none or its group is too large."""
-    parent: dict[str, str] = {}
-
-    def root(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in zip(found.column("household_l").to_pylist(), found.column("household_r").to_pylist(), strict=True):
-        if a is None or b is None or a == b:
-            continue
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
+    joined: Components[str] = Components(
+        (a, b) for a, b in zip(found.column("household_l").to_pylist(), found.column("household_r").to_pylist(),
+                               strict=True)
+        if a is not None and b is not None and a != b)
     households = people.column("household").to_pylist()
     size: dict[str, int] = {}
     for h in households:
-        if h is not None and h in parent:
-            r = root(h)
+        if h is not None and h in joined:
+            r = joined.root(h)
             size[r] = size.get(r, 0) + 1
     out: list[str | None] = []
     for h in households:
-        group = root(h) if h is not None and h in parent else None
+        group = joined.root(h) if h is not None and h in joined else None
         out.append(group if group is not None and size[group] <= MAX_GROUP_RECORDS else None)
     return pa.array(out, type=pa.string())
 

@@ -32,6 +32,7 @@ from jatigi.core.i18n import _
 from jatigi.dedup import service
 from jatigi.dedup.backends import ENGINES, EngineOptions
 from jatigi.dedup.blocking import rules_in_use
+from jatigi.dedup.components import Components
 from jatigi.dedup.engine import Linkage, Prediction, tf_weight_column
 from jatigi.dedup.model import Model
 from jatigi.dedup.models import DedupRun, LinkageModel
@@ -120,18 +121,7 @@ def across_households(scored: list[Scored], household_of: dict[int, int]) -> lis
 def cluster_count(scored: list[Scored], link_from: float) -> int:
     """Groups of two people or more joined, directly or through others, by pairs at or above the
     link threshold."""
-    parent: dict[int, int] = {}
-
-    def root(x: int) -> int:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for s in scored:
-        if s.probability >= link_from:
-            parent[root(s.a)] = root(s.b)
-    return len({root(x) for x in parent})
+    return len(Components((s.a, s.b) for s in scored if s.probability >= link_from).groups())
 
 
 # ---- way 1: the registry ----------------------------------------------------------------------------
