@@ -3,8 +3,8 @@
 Generates lists of Malian-named people with planted duplicates (`jatigi.demo.linkage_data`) at
 each size and duplicate rate, runs the real command on each (`jatigi dedup file … --engine E`)
 as a child process, and compares the pairs it writes with the truth. Peak memory is the largest
-total resident set of the command and the processes it starts (sampled from /proc every 0.1 s;
-with Spark, the Java process counts too).
+total proportional set size of the command and the processes it starts (sampled from /proc every
+0.1 s; with Spark, the Java process and its Python workers count too, pages they share once).
 
     python bench/dedup.py [--sizes 10000,100000] [--rates 0.1,0.3] [--engines duckdb]
                           [--threshold 0.9] [--sweep 0.8,0.95] [--spark-sizes 10000,100000] [--memory 8GB]
@@ -50,8 +50,22 @@ class Result:
     best: tuple[float, float] | None = None  # (F1, threshold) over the sweep
 
 
+def _pss(pid: int) -> int | None:
+    """Proportional set size: resident bytes with pages shared between processes (Spark's Python
+    workers are forks) counted once across them, not once per process."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def _tree_rss(root: int) -> int:
-    """Resident bytes of a process and all its descendants, from /proc."""
+    """Memory of a process and all its descendants, from /proc: the sum of their proportional set
+    sizes (or resident sizes where the kernel gives none)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -68,7 +82,9 @@ def _tree_rss(root: int) -> int:
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        if pid in rss:
+            pss = _pss(pid)
+            total += rss[pid] if pss is None else pss
         todo.extend(children.get(pid, []))
     return total
 

@@ -44,7 +44,7 @@ def main() -> None:
     with Linkage(table) as linkage:
         model = linkage.train()
         found = linkage.predict(model, threshold=args.threshold, weights=True, floor=args.floor)
-        frame: pa.Table = found.scored.as_pyarrow_table()
+        frame: pa.Table = found.scored_pairs()
         final: pa.Table = found.frame.as_pyarrow_table()
     gammas = sorted(c for c in frame.column_names if c.startswith("gamma_"))
     ids_l, ids_r = frame.column("unique_id_l").to_pylist(), frame.column("unique_id_r").to_pylist()

@@ -107,21 +107,26 @@ def fields_of(table: pa.Table) -> tuple[str, ...]:
 
 
 class Prediction:
-    """Pairs found by a model on a list, kept in the engine until written. `scored` holds every pair
-    the model scored; `frame` the pairs at or above the threshold, after the household pass when
-    the list has households (see `household_pass`)."""
+    """Pairs found by a model on a list, kept in the engine until written. `frame` holds the pairs at
+    or above the threshold: with households (`scored` given: every pair blocking and the household
+    expansion scored), after the household pass (see `household_pass`)."""
 
     def __init__(self, linkage: Linkage, linker: Linker, frame: SplinkDataFrame, threshold: float,
-                 plans: list[RulePlan], *, households: bool = False) -> None:
+                 plans: list[RulePlan], *, scored: pa.Table | None = None) -> None:
         self.linkage = linkage
         self.linker = linker
-        self.scored = frame
         self.threshold = threshold
         self.plans = plans
+        self._scored = scored
+        self._first = frame
         self.frame = frame
-        if households:
-            passed = household_pass.apply(frame.as_pyarrow_table(), threshold, linkage.registrations)
+        if scored is not None:
+            passed = household_pass.apply(scored, threshold, linkage.registrations)
             self.frame = linkage.backend.register(passed, "pairs")
+
+    def scored_pairs(self) -> pa.Table:
+        """Every pair the model scored (from the floor), before the household pass."""
+        return self._scored if self._scored is not None else self._first.as_pyarrow_table()
 
     def pairs(self, *, weights: bool = False) -> pa.Table:
         """`id_a, id_b, match_probability` (and `match_weight`, `mw_<field>` with `weights`), each pair
@@ -301,31 +306,32 @@ class Linkage:
             floor = household_pass.floor(threshold) if households else threshold
         linker = Linker(self.input, spec, log_level=SPLINK_LOG_LEVEL)
         frame = linker.inference.predict(threshold_match_probability=min(floor, threshold))
+        scored = None
         if households:
-            frame = self._expand_households(model, frame, threshold=threshold, floor=min(floor, threshold),
-                                            weights=weights)
-        return Prediction(self, linker, frame, threshold, plans, households=households)
+            scored = self._expand_households(model, frame.as_pyarrow_table(), threshold=threshold,
+                                             floor=min(floor, threshold), weights=weights)
+        return Prediction(self, linker, frame, threshold, plans, scored=scored)
 
-    def _expand_households(self, model: Model, frame: SplinkDataFrame, *, threshold: float, floor: float,
-                           weights: bool) -> SplinkDataFrame:
-        """Score every pair of records between registrations joined by a pair at or above the threshold
-        (see `household_expansion`) and add those blocking did not offer to the scored pairs: the
-        household pass then sees every pair that could support another."""
-        scored = frame.as_pyarrow_table()
+    def _expand_households(self, model: Model, scored: pa.Table, *, threshold: float, floor: float,
+                           weights: bool) -> pa.Table:
+        """`scored` and every pair of records between two registrations joined by a pair at or above
+        the threshold that blocking did not offer (see `household_expansion`): the household pass
+        then sees every pair that could support another."""
         strong = scored.filter(pc.greater_equal(scored.column("match_probability"), threshold))
-        groups = household_expansion.groups(strong, self.people)
-        if groups.null_count == len(groups):
-            return frame
-        grouped = self.backend.register(self.people.append_column(household_expansion.GROUP, groups), "grouped")
-        spec = model.settings_for(self.dialect, [household_expansion.SameGroupRule()], retain=weights)
+        households = self.people.column("household")
+        links = household_expansion.links(strong, self.registrations, households)
+        if links.null_count == len(links):
+            return scored
+        linked = self.backend.register(self.people.append_column(household_expansion.LINKS, links), "linked")
+        spec = model.settings_for(self.dialect, [household_expansion.LinkRule()], retain=weights)
         if not weights:
             spec["additional_columns_to_retain"] = ["household"]
-        linker = Linker(grouped, spec, log_level=SPLINK_LOG_LEVEL)
-        extra = linker.inference.predict(threshold_match_probability=floor).as_pyarrow_table()
-        added = household_expansion.new_pairs(extra, scored)
-        if not added.num_rows:
-            return frame
-        return self.backend.register(pa.concat_tables([scored, added]), "scored")
+        linker = Linker(linked, spec, log_level=SPLINK_LOG_LEVEL)
+        found = linker.inference.predict(threshold_match_probability=floor)
+        added = household_expansion.new_pairs(found.as_pyarrow_table(), scored)
+        found.drop_table_from_database_and_remove_from_cache()
+        linked.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
+        return pa.concat_tables([scored, added]) if added.num_rows else scored
 
     # --- explaining ----------------------------------------------------------------------------
 

@@ -4,18 +4,20 @@ Blocking keeps common names from exploding the comparisons: on a million people,
 names of a Mamadou Traoré are tightened with the commune or the birth year, and a copy whose birth
 year was written vaguely, or who moved, is then never compared at all (blocking offered 94.6 % of
 the true pairs on a generated million). But most duplicates are whole households registered again,
-and their other members are usually found. So after a first prediction, the registrations joined
-by a pair at or above the threshold are gathered into groups (two registrations, or three when a
-household was registered a third time), and every pair of records of different registrations
-within a group is scored with the same model. The household pass then runs on all the pairs: the
-pairs that could support one another (`household_pass.support`) have all been scored, as when
-`Linkage.explain` scores every pair of two registrations.
+and their other members are usually found. So after a first prediction, each two registrations
+joined by a pair at or above the threshold are a *link*, and every pair of records across a link
+is scored with the same model (Splink blocks on the links of each record's registration,
+exploded). The household pass then runs on all the pairs: the pairs that could support one
+another (`household_pass.support`: pairs of the same two registrations at or above the
+threshold) have all been scored, as when `Linkage.explain` scores every pair of two
+registrations — so the file and the explanation agree.
 
 On the generated million (10 % duplicates) 5,217 of the 6,334 true pairs blocking missed were
 between registrations already joined by another pair.
 
-A group is left out when it holds more than `MAX_GROUP_RECORDS` records: long chains of
-registrations come from namesakes, not from one household.
+A link is left out when it would make more than `MAX_LINK_PAIRS` comparisons (two registrations
+of more than 50 people each are not households: a list whose "household" is a distribution site,
+say); there, as before, only the pairs blocking offered are scored.
 """
 
 from __future__ import annotations
@@ -27,53 +29,48 @@ import pyarrow.compute as pc
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
-from jatigi.dedup.components import Components
-
-GROUP = "household_group"
-MAX_GROUP_RECORDS = 60
+LINKS = "household_links"
+MAX_LINK_PAIRS = 2_500
 _SEP = "\x1f"
 
 
 @dataclass(frozen=True)
-class SameGroupRule:
-    """Pairs of records of different registrations in one group."""
+class LinkRule:
+    """Pairs of records of two registrations joined by a link (each record carries the links of its
+    registration, a list exploded by Splink)."""
 
-    columns: tuple[str, ...] = (GROUP,)
+    columns: tuple[str, ...] = (LINKS,)
 
     @property
     def name(self) -> str:
-        return GROUP
+        return LINKS
 
     def creator(self) -> BlockingRuleCreator:
-        return CustomRule(f"l.{GROUP} = r.{GROUP} AND l.household <> r.household")
+        return CustomRule(f"l.{LINKS} = r.{LINKS} AND l.household <> r.household", arrays_to_explode=[LINKS])
 
 
-def groups(found: pa.Table, people: pa.Table) -> pa.Array:
-    """For every record of `people` (in its order), the group of its registration: registrations
-    joined by a pair of `found` (`household_l`, `household_r`) share a group, directly or through
-    others; null when the registration is joined to none or its group is too large."""
-    joined: Components[str] = Components(
-        (a, b) for a, b in zip(found.column("household_l").to_pylist(), found.column("household_r").to_pylist(),
-                               strict=True)
-        if a is not None and b is not None and a != b)
-    households = people.column("household").to_pylist()
-    size: dict[str, int] = {}
-    for h in households:
-        if h is not None and h in joined:
-            r = joined.root(h)
-            size[r] = size.get(r, 0) + 1
-    out: list[str | None] = []
-    for h in households:
-        group = joined.root(h) if h is not None and h in joined else None
-        out.append(group if group is not None and size[group] <= MAX_GROUP_RECORDS else None)
-    return pa.array(out, type=pa.string())
+def links(found: pa.Table, members: pa.Table, households: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """For every record (`households`, in the list's order), the links of its registration: one per
+    other registration joined to it by a pair of `found` (`household_l`, `household_r`), named by
+    the two registrations; null when there is none. `members` holds each registration's size
+    (`household_pass.sizes`)."""
+    size = dict(zip(members.column("household").to_pylist(), members.column("members").to_pylist(), strict=True))
+    of: dict[str, set[str]] = {}
+    for a, b in zip(found.column("household_l").to_pylist(), found.column("household_r").to_pylist(), strict=True):
+        if a is None or b is None or a == b or size.get(a, 0) * size.get(b, 0) > MAX_LINK_PAIRS:
+            continue
+        key = _SEP.join(sorted((str(a), str(b))))
+        of.setdefault(a, set()).add(key)
+        of.setdefault(b, set()).add(key)
+    out = [sorted(of[h]) if h in of else None for h in households.to_pylist()]
+    return pa.array(out, type=pa.list_(pa.string()))
 
 
 def pair_keys(table: pa.Table) -> pa.ChunkedArray:
     """One key per pair, whichever side each record is on."""
-    left, right = table.column("unique_id_l"), table.column("unique_id_r")
-    forward = pc.binary_join_element_wise(pc.cast(left, pa.string()), pc.cast(right, pa.string()), _SEP)
-    backward = pc.binary_join_element_wise(pc.cast(right, pa.string()), pc.cast(left, pa.string()), _SEP)
+    left, right = pc.cast(table.column("unique_id_l"), pa.string()), pc.cast(table.column("unique_id_r"), pa.string())
+    forward = pc.binary_join_element_wise(left, right, _SEP)
+    backward = pc.binary_join_element_wise(right, left, _SEP)
     return pc.if_else(pc.less_equal(left, right), forward, backward)
 
 

@@ -1,7 +1,7 @@
 """The household pass: what the pairs found say about each other, once every pair is scored.
 
 A household registered again by another agency is a pair of registrations whose members pair one
-to one. Two rules follow, applied to the model's pairs between records of two registrations
+to one. Three rules follow, applied to the model's pairs between records of two registrations
 (`household` given):
 
 - **one to one**: a person is listed once in a registration, so they pair with at most one member
@@ -51,18 +51,22 @@ def floor(threshold: float) -> float:
 
 
 def registration_pair(table: pa.Table) -> pa.ChunkedArray:
-    """The two registrations of each pair, in either order, as one key (empty when either is missing)."""
+    """The two registrations of each pair, in either order, as one key; null when either is missing
+    or both records are of one registration (the model's household comparison weighs those)."""
     left, right = table.column("household_l"), table.column("household_r")
     forward = pc.binary_join_element_wise(left, right, _SEP)
     backward = pc.binary_join_element_wise(right, left, _SEP)
-    return pc.if_else(pc.less_equal(left, right), forward, backward)
+    key = pc.if_else(pc.less_equal(left, right), forward, backward)
+    return pc.if_else(pc.equal(left, right), pa.scalar(None, pa.string()), key)
 
 
 def one_to_one(keys: list[str | None], ids_l: list[str], ids_r: list[str], weights: list[float]) -> list[bool]:
     """Which pairs to keep: within each pair of registrations, the highest weight first, a pair
     is kept when neither record is already paired there. Pairs without registrations are kept."""
     keep = [True] * len(keys)
-    order = sorted((i for i, k in enumerate(keys) if k is not None), key=lambda i: (keys[i], -weights[i], i))
+    # Equal weights are settled by the records' ids, not by the order the engine returned the pairs in.
+    order = sorted((i for i, k in enumerate(keys) if k is not None),
+                   key=lambda i: (keys[i], -weights[i], min(ids_l[i], ids_r[i]), max(ids_l[i], ids_r[i])))
     current: str | None = None
     used: set[str] = set()
     for i in order:

@@ -103,6 +103,25 @@ def test_a_person_registered_alone_is_not_penalised() -> None:
     assert found == {("a1", "b1"): pytest.approx(1 / (1 + 2 ** -5.0))}
 
 
+def test_two_records_of_one_registration_are_left_to_the_model() -> None:
+    # Someone listed twice in one registration: the model's household comparison weighs that; the
+    # pass neither lifts nor penalises it, nor pairs it one to one.
+    scored = _scored([("a1", "a1x", "H1", "H1", 5.0), ("a2", "a2x", "H1", "H1", 6.0)])
+
+    found = _found(household_pass.apply(scored, 0.9, _members(scored)))
+
+    assert found == {("a1", "a1x"): pytest.approx(1 / (1 + 2 ** -5.0)), ("a2", "a2x"): pytest.approx(1 / (1 + 2 ** -6.0))}
+
+
+def test_equal_weights_are_settled_by_the_ids_not_by_the_order_of_the_pairs() -> None:
+    rows = [("a1", "b2", "H1", "H2", 9.0), ("a1", "b1", "H1", "H2", 9.0)]
+
+    first = _found(household_pass.apply(_scored(rows), 0.9, _members(_scored(rows))))
+    second = _found(household_pass.apply(_scored(rows[::-1]), 0.9, _members(_scored(rows))))
+
+    assert set(first) == set(second) == {("a1", "b1")}
+
+
 def test_one_supporting_pair_is_enough_to_escape_the_penalty() -> None:
     scored = _scored([("a1", "b1", "H1", "H2", 5.0), ("a2", "b2", "H1", "H2", 6.0)])
 
