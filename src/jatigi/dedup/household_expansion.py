@@ -29,6 +29,8 @@ import pyarrow.compute as pc
 from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 
+from jatigi.dedup.household_pass import unordered_key
+
 LINKS = "household_links"
 MAX_LINK_PAIRS = 2_500
 _SEP = "\x1f"
@@ -68,10 +70,7 @@ def links(found: pa.Table, members: pa.Table, households: pa.Array | pa.ChunkedA
 
 def pair_keys(table: pa.Table) -> pa.ChunkedArray:
     """One key per pair, whichever side each record is on."""
-    left, right = pc.cast(table.column("unique_id_l"), pa.string()), pc.cast(table.column("unique_id_r"), pa.string())
-    forward = pc.binary_join_element_wise(left, right, _SEP)
-    backward = pc.binary_join_element_wise(right, left, _SEP)
-    return pc.if_else(pc.less_equal(left, right), forward, backward)
+    return unordered_key(pc.cast(table.column("unique_id_l"), pa.string()), pc.cast(table.column("unique_id_r"), pa.string()))
 
 
 def new_pairs(extra: pa.Table, scored: pa.Table) -> pa.Table:

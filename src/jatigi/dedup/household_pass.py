@@ -51,14 +51,18 @@ def floor(threshold: float) -> float:
     return threshold / (threshold + (1 - threshold) * 2.0 ** MAX_BONUS)
 
 
+def unordered_key(left: pa.ChunkedArray, right: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Two string columns as one key per row, whichever side each value is on (null when either is)."""
+    forward = pc.binary_join_element_wise(left, right, _SEP)
+    backward = pc.binary_join_element_wise(right, left, _SEP)
+    return pc.if_else(pc.less_equal(left, right), forward, backward)
+
+
 def registration_pair(table: pa.Table) -> pa.ChunkedArray:
     """The two registrations of each pair, in either order, as one key; null when either is missing
     or both records are of one registration (the model's household comparison weighs those)."""
     left, right = table.column("household_l"), table.column("household_r")
-    forward = pc.binary_join_element_wise(left, right, _SEP)
-    backward = pc.binary_join_element_wise(right, left, _SEP)
-    key = pc.if_else(pc.less_equal(left, right), forward, backward)
-    return pc.if_else(pc.equal(left, right), pa.scalar(None, pa.string()), key)
+    return pc.if_else(pc.equal(left, right), pa.scalar(None, pa.string()), unordered_key(left, right))
 
 
 def one_to_one(keys: list[str | None], ids_l: list[str], ids_r: list[str], weights: list[float]) -> list[bool]:
